@@ -1,0 +1,116 @@
+package mmap
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// tempDir returns a new directory that is removed when the test ends. Unlike
+// t.TempDir, it removes entries one by one with os.Remove, which works under
+// Wine; so files must be closed and unmapped by then, which it checks.
+func tempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "mmap-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Error(err)
+		}
+		for _, e := range entries {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				t.Errorf("cleanup: %v (a file still open or mapped?)", err)
+			}
+		}
+		if err := os.Remove(dir); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	return dir
+}
+
+// pattern returns n reproducible pseudo-random bytes, so that a byte read from
+// the wrong offset shows.
+func pattern(n int) []byte {
+	r := rand.NewChaCha8([32]byte{'m', 'm', 'a', 'p'})
+	b := make([]byte, n)
+	r.Read(b)
+	return b
+}
+
+// newFile writes data to a new file in a temporary directory and returns its
+// path.
+func newFile(t testing.TB, data []byte) string {
+	t.Helper()
+	path := filepath.Join(tempDir(t), "data")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// openFile opens path with flag and closes it when the test ends.
+func openFile(t testing.TB, path string, flag int) *os.File {
+	t.Helper()
+	f, err := os.OpenFile(path, flag, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// mustMap maps a region and unmaps it when the test ends.
+func mustMap(t testing.TB, f *os.File, length, prot, flags int, offset int64) MMap {
+	t.Helper()
+	m, err := MapRegion(f, length, prot, flags, offset)
+	if err != nil {
+		t.Fatalf("MapRegion(length %d, prot %d, flags %d, offset %d): %v", length, prot, flags, offset, err)
+	}
+	t.Cleanup(func() {
+		if err := m.Unmap(); err != nil {
+			t.Errorf("Unmap: %v", err)
+		}
+	})
+	return m
+}
+
+// fileBytes returns the content of the file at path, read through the file
+// system rather than a mapping.
+func fileBytes(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// checkBytes fails the test unless got equals want, naming the first
+// difference.
+func checkBytes(t testing.TB, what string, got, want []byte) {
+	t.Helper()
+	if bytes.Equal(got, want) {
+		return
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s: got %d bytes; want %d", what, len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("%s: byte %d is %#x; want %#x", what, i, got[i], want[i])
+		}
+	}
+}
+
+// liveMappings returns how many mappings the registry holds.
+func liveMappings() int {
+	mappings.mu.Lock()
+	defer mappings.mu.Unlock()
+	return len(mappings.live)
+}
