@@ -1,10 +1,14 @@
 package mmap_test
 
 import (
+	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/typedmmap/mmap"
 )
@@ -99,4 +103,73 @@ func ExampleMMap_Flush() {
 	}
 	fmt.Printf("%s\n", b)
 	// Output: hello, there
+}
+
+// Reading is a flat record: sized numbers only, and explicit padding.
+type Reading struct {
+	Time   int64
+	Value  float64
+	Sensor uint16
+	_      [6]byte
+}
+
+func ExampleMapSlice() {
+	// A file of three records, in host byte order.
+	var buf bytes.Buffer
+	binary.Write(&buf, binary.NativeEndian, []Reading{
+		{Time: 30, Value: 2.5, Sensor: 7},
+		{Time: 10, Value: 1.5, Sensor: 3},
+		{Time: 20, Value: 4.0, Sensor: 7},
+	})
+	path, cleanup := tempFile(buf.Bytes())
+	defer cleanup()
+
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	rs, err := mmap.MapSlice[Reading](f, mmap.RDWR, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rs.Unmap()
+
+	// rs is a []Reading over the file: no parsing, no copy.
+	slices.SortFunc(rs, func(a, b Reading) int { return int(a.Time - b.Time) })
+	for _, r := range rs {
+		fmt.Println(r.Time, r.Value, r.Sensor)
+	}
+	// Output:
+	// 10 1.5 3
+	// 20 4 7
+	// 30 2.5 7
+}
+
+func ExampleView() {
+	// Bytes from anywhere: here, 8-aligned memory from a []uint64.
+	words := []uint64{1, 2, 3, 4}
+	raw := mmap.Slice[uint64](words).Bytes()
+
+	pairs, err := mmap.View[[2]uint64](raw)
+	fmt.Println(pairs, err)
+
+	_, err = mmap.View[[3]uint64](raw)
+	fmt.Println(err)
+	_, err = mmap.View[string](raw)
+	fmt.Println(errors.Is(err, mmap.ErrType))
+	// Output:
+	// [[1 2] [3 4]] <nil>
+	// mmap: 32 bytes are not a whole number of [3]uint64 (24 bytes each): 8 bytes left over
+	// true
+}
+
+func ExampleCheckType() {
+	type Bad struct {
+		ID   int32
+		When int64
+	}
+	fmt.Println(mmap.CheckType[Bad]())
+	// Output:
+	// mmap: cannot map mmap_test.Bad: 4 bytes of implicit padding after field ID; add `_ [4]byte` after field ID
 }

@@ -108,6 +108,14 @@ func checkBytes(t testing.TB, what string, got, want []byte) {
 	}
 }
 
+// alignedBytes returns n zero bytes starting at an 8-byte aligned address,
+// on every target (on 386, Go aligns even a []uint64 to only 4).
+func alignedBytes(n int) []byte {
+	b := make([]byte, n+7)
+	off := int(-addr(b) & 7)
+	return b[off : off+n : off+n]
+}
+
 // liveMappings returns how many mappings the registry holds.
 func liveMappings() int {
 	mappings.mu.Lock()

@@ -94,6 +94,15 @@ var (
 	// [MMap.WriteAt]: the file shrank under the mapping, or the memory is
 	// read-only.
 	ErrFault = errors.New("mmap: memory fault")
+	// ErrAlignment reports a typed view whose start is not aligned for its
+	// element type. See [AlignmentError].
+	ErrAlignment = errors.New("mmap: misaligned view")
+	// ErrSize reports a typed view whose byte length is not a whole number
+	// of elements. See [SizeError].
+	ErrSize = errors.New("mmap: length not a multiple of the element size")
+	// ErrType reports a type that is not flat and so cannot be mapped. See
+	// [TypeError].
+	ErrType = errors.New("mmap: type cannot be mapped")
 )
 
 // RangeError reports a region that does not lie within a file or a mapping.
@@ -131,6 +140,50 @@ func (e *FaultError) Error() string {
 }
 
 func (e *FaultError) Unwrap() error { return ErrFault }
+
+// AlignmentError reports a typed view that would start at an address not
+// aligned for its element type. It wraps [ErrAlignment].
+type AlignmentError struct {
+	Type   string  // the element type
+	Offset int64   // the view's offset in its file; meaningful when Addr is 0
+	Addr   uintptr // the view's address, when it has no file
+	Align  int     // the alignment Type needs
+}
+
+func (e *AlignmentError) Error() string {
+	if e.Addr != 0 {
+		return fmt.Sprintf("mmap: address %#x is %d-byte aligned; %s needs %d", e.Addr, e.Addr&-e.Addr, e.Type, e.Align)
+	}
+	return fmt.Sprintf("mmap: offset %d is %d-byte aligned; %s needs %d", e.Offset, e.Offset&-e.Offset, e.Type, e.Align)
+}
+
+func (e *AlignmentError) Unwrap() error { return ErrAlignment }
+
+// SizeError reports a typed view whose byte length is not a whole number of
+// elements. It wraps [ErrSize].
+type SizeError struct {
+	Type     string // the element type
+	Length   int64  // the byte length of the region
+	ElemSize int    // the size of Type
+}
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("mmap: %d bytes are not a whole number of %s (%d bytes each): %d bytes left over",
+		e.Length, e.Type, e.ElemSize, e.Length%int64(e.ElemSize))
+}
+
+func (e *SizeError) Unwrap() error { return ErrSize }
+
+// TypeError reports a type that is not flat. It wraps [ErrType].
+type TypeError struct {
+	Type    string // the type, as Go prints it
+	Field   string // path of the field at fault ("Pos.X", "Tags[i]"), or "" for the type itself
+	Problem string // what is wrong, and the fix
+}
+
+func (e *TypeError) Error() string { return "mmap: cannot map " + e.Type + ": " + e.Problem }
+
+func (e *TypeError) Unwrap() error { return ErrType }
 
 // detailError is an error of one of the sentinel kinds with its own message.
 type detailError struct {
@@ -173,6 +226,12 @@ func Map(f *os.File, prot, flags int) (MMap, error) {
 // The file may be closed as soon as MapRegion returns; the mapping stays valid
 // until [MMap.Unmap].
 func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, error) {
+	return mapRegion(f, length, prot, flags, offset, func(int) error { return nil })
+}
+
+// mapRegion is MapRegion with check called on the region's length in bytes
+// before anything is mapped; its error is returned as is.
+func mapRegion(f *os.File, length int, prot, flags int, offset int64, check func(n int) error) (MMap, error) {
 	if prot&^knownProt != 0 {
 		return nil, errorf(ErrInvalid, "unknown prot bits %#x (use RDONLY, RDWR, COPY, EXEC)", prot&^knownProt)
 	}
@@ -182,6 +241,9 @@ func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, err
 	if flags&ANON != 0 {
 		if length <= 0 || offset != 0 {
 			return nil, errorf(ErrInvalid, "ANON needs a positive length and offset 0, got length %d, offset %d", length, offset)
+		}
+		if err := check(length); err != nil {
+			return nil, err
 		}
 		return mapAligned(nil, 0, 0, length, prot, flags)
 	}
@@ -195,6 +257,9 @@ func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, err
 			return err
 		}
 		n, err := region(fi.Size(), offset, int64(length))
+		if err == nil {
+			err = check(n)
+		}
 		if err != nil || n == 0 {
 			m = MMap{}
 			return err

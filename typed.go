@@ -1,12 +1,164 @@
-// This file and sys_windows.go hold all of the package's unsafe code.
+// This file and sys_windows.go hold all of the package's unsafe code: here,
+// the reinterpretation of mapped bytes as []T after the checks that make it
+// safe, and reading a slice's address.
 
 package mmap
 
-import "unsafe"
+import (
+	"os"
+	"unsafe"
+)
 
-// addr returns the address of b's first byte, for ordering mappings. It
-// never turns back into a pointer.
+// Slice is a typed view of mapped memory: a []T of a flat type T (see
+// [CheckType]) whose elements are the bytes of the mapping, with no copy.
+// Index it, range over it, sort it, pass it to anything that takes a []T; it
+// runs at the speed of a []T on the heap. Writes go straight to the mapping.
+//
+// Elements are in the host's byte order.
+type Slice[T any] []T
+
+// MapSlice maps the whole of f as a Slice[T]. It is
+// MapSliceRegion[T](f, -1, prot, flags, 0).
+func MapSlice[T any](f *os.File, prot, flags int) (Slice[T], error) {
+	return MapSliceRegion[T](f, -1, prot, flags, 0)
+}
+
+// MapSliceRegion maps n elements of type T from f, starting at byte offset,
+// as a Slice[T]. A negative n maps from offset to the end of the file. prot
+// and flags are as for [MapRegion]; with [ANON], n must be positive.
+//
+// It returns an error, and maps nothing, when T is not a flat type
+// ([*TypeError]), offset is not a multiple of T's natural alignment, which
+// is the same on every target ([*AlignmentError]; see [CheckType]), the
+// region's byte length is not a whole number of elements ([*SizeError]:
+// nothing is silently cut off), n elements overflow an int, or the region
+// does not lie within the file ([*RangeError]).
+func MapSliceRegion[T any](f *os.File, n int, prot, flags int, offset int64) (Slice[T], error) {
+	l, err := layoutFor[T]()
+	if err != nil {
+		return nil, err
+	}
+	// T's natural alignment is checked, not Go's, so that an offset that
+	// works on one target works on all. A mapping starts on a page
+	// boundary, so an aligned offset gives an aligned address. Negative
+	// offsets are MapRegion's to refuse.
+	if offset > 0 && offset%int64(l.align) != 0 {
+		return nil, &AlignmentError{Type: l.name, Offset: offset, Align: l.align}
+	}
+	length := -1
+	if n >= 0 {
+		if n > maxInt/l.size {
+			return nil, errorf(ErrRange, "%d elements of %s (%d bytes each) overflow an int", n, l.name, l.size)
+		}
+		length = n * l.size
+	}
+	m, err := mapRegion(f, length, prot, flags, offset, func(n int) error {
+		if n%l.size != 0 {
+			return &SizeError{Type: l.name, Length: int64(n), ElemSize: l.size}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return castSlice[T](m, l), nil
+}
+
+// View returns b seen as a Slice[T], sharing its memory. b may come from
+// anywhere (a mapping, the heap, another library); the view does not own it,
+// so [Slice.Unmap] of a view that is not a whole mapping fails. b's address
+// must be aligned as Go aligns a T ([*AlignmentError]) and its length a whole
+// number of elements ([*SizeError]); T must be flat ([*TypeError]).
+func View[T any](b []byte) (Slice[T], error) {
+	l, err := layoutFor[T]()
+	if err != nil {
+		return nil, err
+	}
+	if a := addr(b); len(b) > 0 && a%uintptr(l.goAlign) != 0 {
+		return nil, &AlignmentError{Type: l.name, Addr: a, Align: l.goAlign}
+	}
+	if len(b)%l.size != 0 {
+		return nil, &SizeError{Type: l.name, Length: int64(len(b)), ElemSize: l.size}
+	}
+	return castSlice[T](b, l), nil
+}
+
+// castSlice reinterprets b as a []T. The caller has checked that T is flat
+// and that b is aligned for T and a whole number of elements long.
+func castSlice[T any](b []byte, l *layout) Slice[T] {
+	// Safe: b is aligned for T and holds len(b)/size whole elements; T is
+	// flat, so it holds no pointers for the garbage collector to find, and
+	// every bit pattern is a valid T. The result keeps b's memory reachable
+	// through its data pointer, as b did.
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/l.size)
+}
+
+// Bytes returns the memory of s as bytes: the same memory, not a copy. It
+// returns nil if T is not a flat type.
+func (s Slice[T]) Bytes() MMap {
+	b, _ := s.bytesOf()
+	return b
+}
+
+// bytesOf returns the memory of s as bytes, or T's type error.
+func (s Slice[T]) bytesOf() (MMap, error) {
+	l, err := layoutFor[T]()
+	if err != nil {
+		return nil, err
+	}
+	// Safe: the len(s) elements of s are len(s)*size contiguous bytes, and
+	// T, being flat, has no padding whose bytes would be undefined.
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*l.size), nil
+}
+
+// Flush writes the changed pages that cover s back to the file and waits
+// for the write, as [MMap.Flush] does.
+func (s Slice[T]) Flush() error {
+	b, err := s.bytesOf()
+	if err != nil {
+		return err
+	}
+	return b.Flush()
+}
+
+// Lock keeps the pages that cover s in RAM, as [MMap.Lock] does.
+func (s Slice[T]) Lock() error {
+	b, err := s.bytesOf()
+	if err != nil {
+		return err
+	}
+	return b.Lock()
+}
+
+// Unlock undoes [Slice.Lock], as [MMap.Unlock] does.
+func (s Slice[T]) Unlock() error {
+	b, err := s.bytesOf()
+	if err != nil {
+		return err
+	}
+	return b.Unlock()
+}
+
+// Unmap deletes the mapping and sets *s to nil. s must be the Slice that
+// [MapSlice] or [MapSliceRegion] returned (or a view of a whole mapping), not
+// a sub-slice of it: anything else is an error wrapping [ErrInvalid] and
+// nothing is unmapped, as for [MMap.Unmap].
+func (s *Slice[T]) Unmap() error {
+	b, err := s.bytesOf()
+	if err != nil {
+		return err
+	}
+	if err := b.Unmap(); err != nil {
+		return err
+	}
+	*s = nil
+	return nil
+}
+
+// addr returns the address of b's first byte, for ordering mappings and
+// checking alignment. It never turns back into a pointer.
 func addr(b []byte) uintptr {
-	// Reading a pointer's value is safe; the result is only compared.
+	// Reading a pointer's value is safe; the result is only compared and
+	// used in arithmetic.
 	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 }
