@@ -173,3 +173,69 @@ func ExampleCheckType() {
 	// Output:
 	// mmap: cannot map mmap_test.Bad: 4 bytes of implicit padding after field ID; add `_ [4]byte` after field ID
 }
+
+func ExampleCreate() {
+	dir, err := os.MkdirTemp("", "mmap-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	path := filepath.Join(dir, "readings.arr")
+	defer os.Remove(dir)
+	defer os.Remove(path)
+
+	arr, err := mmap.Create[Reading](path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i := range 1000 {
+		if err := arr.Append(Reading{Time: int64(i), Value: float64(i) / 10}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	// Close syncs: the records are durable, then the header that counts them.
+	if err := arr.Close(); err != nil {
+		log.Fatal(err)
+	}
+
+	arr, err = mmap.Open[Reading](path, mmap.RDONLY)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer arr.Close()
+	rs := arr.Items() // a []Reading over the file
+	fmt.Println(arr.Len(), rs[999].Value)
+	// Output: 1000 99.9
+}
+
+func ExampleOpen() {
+	dir, err := os.MkdirTemp("", "mmap-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	path := filepath.Join(dir, "readings.arr")
+	defer os.Remove(dir)
+	defer os.Remove(path)
+	arr, err := mmap.Create[Reading](path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	arr.Append(Reading{Time: 1, Value: 2})
+	arr.Close()
+
+	// The file knows what it holds: opening it as another type fails.
+	type Other struct{ A, B, C float64 }
+	_, err = mmap.Open[Other](path, mmap.RDONLY)
+	fmt.Println(errors.Is(err, mmap.ErrType))
+
+	arr, err = mmap.Open[Reading](path, mmap.RDWR)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer arr.Close()
+	// One writer at a time, in this process or another.
+	_, err = mmap.Open[Reading](path, mmap.RDONLY)
+	fmt.Println(errors.Is(err, mmap.ErrLocked))
+	// Output:
+	// true
+	// true
+}

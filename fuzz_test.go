@@ -231,3 +231,51 @@ func holdsNonFlat(t reflect.Type) bool {
 	}
 	return false
 }
+
+// FuzzOpen opens arbitrary bytes as an Array file. Either Open refuses them
+// with an error of the package's kinds, or every record can be read, a
+// record can be appended, and the file reopens with it.
+func FuzzOpen(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<20 {
+			return
+		}
+		path := newFile(t, data)
+		a, err := Open[rec](path, RDONLY)
+		if err != nil {
+			if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrType) && !errors.Is(err, ErrByteOrder) {
+				t.Fatalf("Open: got %v; want ErrFormat, ErrType or ErrByteOrder", err)
+			}
+			return
+		}
+		n := a.Len()
+		var sum uint64
+		for _, r := range a.Items() {
+			sum += r.I + r.Sum
+		}
+		if room := (len(data) - int(a.h.dataOffset)) / 24; n > room {
+			t.Fatalf("Len %d, but the file has room for %d records", n, room)
+		}
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+		w, err := Open[rec](path, RDWR)
+		if err != nil {
+			t.Fatalf("Open for writing a file that opened read-only: %v", err)
+		}
+		if err := w.Append(mkrec(uint64(n), 1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r, err := Open[rec](path, RDONLY)
+		if err != nil {
+			t.Fatalf("reopen after Append: %v", err)
+		}
+		defer r.Close()
+		if r.Len() != n+1 || r.Items()[n] != mkrec(uint64(n), 1) {
+			t.Fatalf("after Append: Len %d (want %d), last record %+v", r.Len(), n+1, r.Items()[r.Len()-1])
+		}
+	})
+}

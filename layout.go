@@ -131,7 +131,10 @@ func (w walker) walkStruct(t reflect.Type, path string) (size, align uintptr, de
 		if f.Name == "_" {
 			fdesc = "_" + strconv.FormatUint(uint64(fsize), 10)
 		}
-		fmt.Fprintf(&b, "%d:%s,", size, fdesc)
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "%d:%s", size, fdesc)
 		size += fsize
 		align = max(align, falign)
 	}

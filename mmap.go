@@ -44,6 +44,7 @@
 package mmap
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -100,9 +101,18 @@ var (
 	// ErrSize reports a typed view whose byte length is not a whole number
 	// of elements. See [SizeError].
 	ErrSize = errors.New("mmap: length not a multiple of the element size")
-	// ErrType reports a type that is not flat and so cannot be mapped. See
-	// [TypeError].
+	// ErrType reports a type that is not flat and so cannot be mapped (see
+	// [TypeError]), or an [Array] file that holds records of another layout.
 	ErrType = errors.New("mmap: type cannot be mapped")
+	// ErrFormat reports a file that is not a valid [Array] file: bad magic,
+	// version or checksum, or a header that counts more than the file holds.
+	ErrFormat = errors.New("mmap: not a valid array file")
+	// ErrByteOrder reports an [Array] file written on a host of the other
+	// byte order.
+	ErrByteOrder = errors.New("mmap: array file has the other byte order")
+	// ErrLocked reports an [Array] file that another writer (or, for a
+	// writer, another reader) has open, in this process or another.
+	ErrLocked = errors.New("mmap: array file is locked")
 )
 
 // RangeError reports a region that does not lie within a file or a mapping.
@@ -524,6 +534,11 @@ func (r *registry) find(a uintptr) int {
 func (r *registry) add(mp *mapping) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.insert(mp)
+}
+
+// insert puts mp in address order. The caller holds r.mu.
+func (r *registry) insert(mp *mapping) {
 	a := addr(mp.mem)
 	i, _ := slices.BinarySearchFunc(r.live, a, func(x *mapping, a uintptr) int {
 		return cmpUintptr(addr(x.mem), a)
@@ -565,21 +580,32 @@ func (r *registry) pages(b []byte) (*mapping, []byte, error) {
 	return mp, mp.mem[lo:hi], nil
 }
 
+// exact returns the index of the mapping whose caller's slice is exactly m.
+// An m that no mapping contains is -1 with no error. The caller holds r.mu.
+func (r *registry) exact(m []byte, op string) (int, error) {
+	i := r.find(addr(m))
+	if i < 0 {
+		if len(m) == 0 {
+			return -1, nil // nil, or an empty region that was never mapped
+		}
+		return -1, errorf(ErrInvalid, "%s of %d bytes at %#x that this package did not map (or already unmapped)", op, len(m), addr(m))
+	}
+	mp := r.live[i]
+	if addr(m) != addr(mp.user()) || len(m) != mp.n {
+		return -1, errorf(ErrInvalid, "%s of a sub-slice (%d bytes at offset %d of a %d-byte mapping); call it on the MMap that Map returned", op, len(m), int(addr(m)-addr(mp.user())), mp.n)
+	}
+	return i, nil
+}
+
 // unmap unmaps the mapping whose caller's slice is exactly m.
 func (r *registry) unmap(m []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	i := r.find(addr(m))
+	i, err := r.exact(m, "Unmap")
 	if i < 0 {
-		if len(m) == 0 {
-			return nil // nil, or an empty region that was never mapped
-		}
-		return errorf(ErrInvalid, "Unmap of %d bytes at %#x that this package did not map (or already unmapped)", len(m), addr(m))
+		return err
 	}
 	mp := r.live[i]
-	if addr(m) != addr(mp.user()) || len(m) != mp.n {
-		return errorf(ErrInvalid, "Unmap of a sub-slice (%d bytes at offset %d of a %d-byte mapping); call Unmap on the MMap that Map returned", len(m), int(addr(m)-addr(mp.user())), mp.n)
-	}
 	// Held under r.mu: once the OS frees the range it may hand it out again,
 	// and the registry must not hold an overlapping entry at that moment.
 	if err := unmap(mp.mem, mp.h); err != nil {
@@ -587,4 +613,68 @@ func (r *registry) unmap(m []byte) error {
 	}
 	r.live = slices.Delete(r.live, i, i+1)
 	return nil
+}
+
+// remap resizes *m, a whole mapping made from offset 0, to n bytes in place
+// (mremap). Where the OS cannot, the error wraps errors.ErrUnsupported and
+// nothing changes.
+func (r *registry) remap(m *MMap, n int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i, err := r.exact(*m, "remap")
+	if i < 0 {
+		return cmp.Or(err, errorf(ErrInvalid, "remap of an empty mapping"))
+	}
+	mp := r.live[i]
+	mem, err := mremap(mp.mem, n)
+	if err != nil {
+		return syscallErr("mremap", err)
+	}
+	r.live = slices.Delete(r.live, i, i+1)
+	mp.mem, mp.n = mem, n
+	r.insert(mp)
+	*m = mp.user()
+	return nil
+}
+
+// resizeFile sets the size of f to size bytes and makes *m, a mapping of
+// the whole of f made with prot, cover all of it. If it fails, *m still maps
+// the whole file as it was, or is nil if the file could not be mapped again.
+func resizeFile(m *MMap, f *os.File, size int64, prot int) error {
+	if _, err := region(size, 0, -1); err != nil || size <= 0 {
+		return &RangeError{Offset: 0, Length: size, Size: size}
+	}
+	grow := size > int64(len(*m))
+	if grow {
+		if err := f.Truncate(size); err != nil {
+			return err
+		}
+	}
+	switch err := mappings.remap(m, int(size)); {
+	case err == nil:
+		if !grow {
+			return f.Truncate(size)
+		}
+		return nil
+	case !errors.Is(err, errors.ErrUnsupported):
+		return err
+	case grow:
+		// Map the grown file before unmapping the old view, so that *m
+		// stays valid if mapping fails.
+		nm, err := Map(f, prot, 0)
+		if err != nil {
+			return err
+		}
+		old := *m
+		*m = nm
+		return old.Unmap()
+	}
+	// Windows cannot shrink a file while a view of it exists.
+	if err := m.Unmap(); err != nil {
+		return err
+	}
+	err := f.Truncate(size)
+	nm, mapErr := Map(f, prot, 0)
+	*m = nm
+	return cmp.Or(err, mapErr)
 }

@@ -30,3 +30,5 @@ func lock([]byte) error { return errNoMmap }
 func unlock([]byte) error { return errNoMmap }
 
 func advise([]byte, Advice) error { return errNoMmap }
+
+func mremap([]byte, int) ([]byte, error) { return nil, errNoMmap }

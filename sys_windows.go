@@ -4,6 +4,7 @@
 package mmap
 
 import (
+	"errors"
 	"os"
 	"unsafe"
 
@@ -131,3 +132,6 @@ func advise(pages []byte, a Advice) error {
 	}
 	return nil
 }
+
+// mremap is Linux's; Windows resizes a mapping by mapping anew.
+func mremap([]byte, int) ([]byte, error) { return nil, errors.ErrUnsupported }

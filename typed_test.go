@@ -101,7 +101,10 @@ func reflectDesc(t reflect.Type) string {
 			if f.Name == "_" {
 				d = fmt.Sprintf("_%d", f.Type.Size())
 			}
-			fmt.Fprintf(&b, "%d:%s,", f.Offset, d)
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, "%d:%s", f.Offset, d)
 		}
 		return b.String() + "}"
 	}

@@ -1,8 +1,9 @@
 // Points shows what github.com/typedmmap/mmap is for: a file of fixed-size
 // records, mapped and used as a plain Go slice with no parsing and no copy.
 //
-// It writes a file of n points, maps it as a mmap.Slice[Point], computes
-// statistics of one column, sorts the records in place on a writable mapping,
+// It appends n points to a new mmap.Array[Point] file, closes it, opens it
+// again (the file records what type it holds, and Open checks it), computes
+// statistics of one column, sorts the records in place in the mapped file,
 // binary-searches them, and times a scan of the mapping against reading the
 // same file with encoding/binary.
 //
@@ -55,7 +56,7 @@ func main() {
 }
 
 func run(n int, dir string, keep bool) error {
-	path := filepath.Join(dir, fmt.Sprintf("points-%d.bin", os.Getpid()))
+	path := filepath.Join(dir, fmt.Sprintf("points-%d.arr", os.Getpid()))
 	if keep {
 		defer fmt.Printf("kept %s\n", path)
 	} else {
@@ -63,22 +64,25 @@ func run(n int, dir string, keep bool) error {
 	}
 	size := int64(n) * int64(unsafe.Sizeof(Point{}))
 	fmt.Printf("writing %d points (%.0f MiB) to %s\n", n, float64(size)/(1<<20), path)
+	start := time.Now()
 	if err := write(path, n); err != nil {
 		return err
 	}
+	fmt.Printf("appended and synced in %v\n", time.Since(start).Round(time.Millisecond))
 
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	// Opening it as another type fails instead of handing out garbage.
+	if _, err := mmap.Open[[4]float64](path, mmap.RDONLY); err != nil {
+		fmt.Printf("opening it as [4]float64 instead: %v\n", err)
+	}
+
+	start = time.Now()
+	arr, err := mmap.Open[Point](path, mmap.RDWR)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	pts, err := mmap.MapSlice[Point](f, mmap.RDWR, 0)
-	f.Close() // the mapping stays valid
-	if err != nil {
-		return err
-	}
-	defer pts.Unmap()
-	fmt.Printf("mapped %d points as mmap.Slice[Point] in %v\n", len(pts), time.Since(start))
+	defer arr.Close()
+	pts := arr.Items()
+	fmt.Printf("opened %d points as mmap.Array[Point] in %v (header, type and byte order checked)\n", arr.Len(), time.Since(start))
 
 	// Statistics of one column: the Value field is gathered into a []float64
 	// (x/exp/stats takes a slice of floats), straight from the mapped records.
@@ -93,7 +97,7 @@ func run(n int, dir string, keep bool) error {
 	// The records were written in random time order; sort them in place.
 	start = time.Now()
 	slices.SortFunc(pts, func(a, b Point) int { return cmp.Compare(a.Time, b.Time) })
-	if err := pts.Flush(); err != nil {
+	if err := arr.Sync(); err != nil {
 		return err
 	}
 	fmt.Printf("sorted by Time in place and flushed in %v\n", time.Since(start).Round(time.Millisecond))
@@ -102,39 +106,34 @@ func run(n int, dir string, keep bool) error {
 	i, found := slices.BinarySearchFunc(pts, want, func(p Point, t int64) int { return cmp.Compare(p.Time, t) })
 	fmt.Printf("binary search for Time %d: found %t at index %d (sensor %d)\n", want, found, i, pts[i].Sensor)
 
-	return compareScans(path, pts)
+	return compareScans(path, arr.Offset(), pts)
 }
 
-// write fills a new file with n points in random time order, through a
-// writable mapping of the file.
+// write creates an array file of n points in random time order, appended
+// one at a time.
 func write(path string, n int) error {
-	f, err := os.Create(path)
+	arr, err := mmap.Create[Point](path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if err := f.Truncate(int64(n) * int64(unsafe.Sizeof(Point{}))); err != nil {
-		return err
-	}
-	pts, err := mmap.MapSlice[Point](f, mmap.RDWR, 0)
-	if err != nil {
-		return err
-	}
-	defer pts.Unmap()
 	r := rand.New(rand.NewPCG(1, 2))
 	perm := r.Perm(n)
 	progress := newProgress(n)
-	for i := range pts {
-		pts[i] = Point{
+	for i := range n {
+		err := arr.Append(Point{
 			Time:   int64(perm[i]) * 1000,
 			X:      r.NormFloat64(),
 			Y:      r.NormFloat64(),
 			Value:  float32(20 + 5*r.NormFloat64()),
 			Sensor: uint16(r.IntN(64)),
+		})
+		if err != nil {
+			arr.Close()
+			return err
 		}
 		progress.update(i + 1)
 	}
-	return pts.Flush()
+	return arr.Close() // syncs
 }
 
 // progress prints "25% 50% 75% 100%" on one line as work advances.
@@ -154,9 +153,10 @@ func (p *progress) update(done int) {
 	}
 }
 
-// compareScans sums the Value column over the mapping and over the file read
-// with encoding/binary, checks that both agree, and prints the times.
-func compareScans(path string, pts mmap.Slice[Point]) error {
+// compareScans sums the Value column over the mapping and over the records
+// of the file (from offset on) read with encoding/binary, checks that both
+// agree, and prints the times.
+func compareScans(path string, offset int64, pts mmap.Slice[Point]) error {
 	start := time.Now()
 	var mapped float64
 	for i := range pts {
@@ -171,7 +171,7 @@ func compareScans(path string, pts mmap.Slice[Point]) error {
 	defer f.Close()
 	start = time.Now()
 	var decoded float64
-	br := bufio.NewReaderSize(f, 1<<20)
+	br := bufio.NewReaderSize(io.NewSectionReader(f, offset, int64(len(pts))*int64(unsafe.Sizeof(Point{}))), 1<<20)
 	var p Point
 	for {
 		err := binary.Read(br, binary.NativeEndian, &p)
@@ -188,7 +188,7 @@ func compareScans(path string, pts mmap.Slice[Point]) error {
 		return fmt.Errorf("sums differ: mapped %v, encoding/binary %v", mapped, decoded)
 	}
 	fmt.Printf("sum of Value: %v\n", mapped)
-	fmt.Printf("  mmap.Slice[Point] scan:          %12v\n", tMapped)
+	fmt.Printf("  mapped scan (arr.Items()):       %12v\n", tMapped)
 	fmt.Printf("  bufio + encoding/binary.Read:    %12v  (%.0fx slower)\n", tDecoded, float64(tDecoded)/float64(max(tMapped, 1)))
 	return nil
 }

@@ -1,0 +1,248 @@
+package mmap
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The tests in this file run the test binary again as a child process, with
+// childEnv naming the child's role.
+const childEnv = "MMAP_TEST_CHILD"
+
+var crashKills = flag.Int("crashkills", 200, "how many times TestCrashDuringAppend kills its writer")
+
+func TestMain(m *testing.M) {
+	if role := os.Getenv(childEnv); role != "" {
+		os.Exit(runChild(role, os.Getenv("MMAP_TEST_PATH")))
+	}
+	os.Exit(m.Run())
+}
+
+// runChild plays a child role and returns the exit code.
+func runChild(role, path string) int {
+	var err error
+	switch role {
+	case "writer":
+		err = crashWriter(path)
+	case "hold-RDWR":
+		err = holdOpen(path, RDWR)
+	case "hold-RDONLY":
+		err = holdOpen(path, RDONLY)
+	default:
+		err = fmt.Errorf("unknown child role %q", role)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 1
+	}
+	return 0
+}
+
+// startChild starts the test binary in role on path, with its stdin and
+// stdout connected to the returned pipes. Starting a process is retried a
+// few times: Wine now and then fails to create one, which is not what these
+// tests are about.
+func startChild(t *testing.T, role, path string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 1; ; attempt++ {
+		cmd := exec.Command(exe)
+		cmd.Env = append(os.Environ(), childEnv+"="+role, "MMAP_TEST_PATH="+path)
+		cmd.Stderr = os.Stderr
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = cmd.Start()
+		if err == nil {
+			return cmd, stdin, bufio.NewReader(stdout)
+		}
+		if attempt == 3 {
+			t.Fatalf("starting a child process, 3 times: %v", err)
+		}
+		t.Logf("starting a child process: %v; trying again", err)
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// holdOpen opens the array, says "open", and keeps it open until its stdin
+// closes.
+func holdOpen(path string, prot int) error {
+	a, err := Open[rec](path, prot)
+	if err != nil {
+		return err
+	}
+	fmt.Println("open")
+	io.Copy(io.Discard, os.Stdin)
+	return a.Close()
+}
+
+func TestArrayLockAcrossProcesses(t *testing.T) {
+	path := arrayPath(t)
+	a := mustCreate[rec](t, path)
+	a.Append(mkrec(0, 0))
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		child   string
+		refused []int // what this process may not open meanwhile
+		allowed []int
+	}{
+		{"hold-RDWR", []int{RDWR, RDONLY}, nil},
+		{"hold-RDONLY", []int{RDWR}, []int{RDONLY}},
+	} {
+		t.Run(c.child, func(t *testing.T) {
+			cmd, stdin, stdout := startChild(t, c.child, path)
+			if line, err := stdout.ReadString('\n'); line != "open\n" {
+				t.Fatalf("child said %q, %v; want \"open\"", line, err)
+			}
+			for _, prot := range c.refused {
+				if _, err := Open[rec](path, prot); !errors.Is(err, ErrLocked) {
+					t.Errorf("Open(prot %d) while the child holds the file: got %v; want ErrLocked", prot, err)
+				}
+			}
+			for _, prot := range c.allowed {
+				r, err := Open[rec](path, prot)
+				if err != nil {
+					t.Errorf("Open(prot %d) while the child holds the file: %v", prot, err)
+					continue
+				}
+				checkRecs(t, r, 1)
+				r.Close()
+			}
+			stdin.Close()
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("child: %v", err)
+			}
+			w := mustOpen[rec](t, path, RDWR) // free again
+			w.Close()
+		})
+	}
+}
+
+// crashWriter appends records to the array at path and syncs after each
+// batch, printing the count each Sync made durable. Now and then it
+// truncates and starts a new generation, so that rewritten records differ
+// from the ones they replace; it prints the new count first, since Truncate
+// lowers the durable count. It runs until it is killed.
+func crashWriter(path string) error {
+	a, err := Open[rec](path, RDWR)
+	if err != nil {
+		return err
+	}
+	r := rand.New(rand.NewPCG(uint64(os.Getpid()), uint64(time.Now().UnixNano())))
+	gen := uint32(r.Uint32())
+	for {
+		switch n := a.Len(); {
+		case n > 50_000 || r.IntN(20) == 0:
+			keep := r.IntN(n + 1)
+			fmt.Println(keep)
+			if err := a.Truncate(keep); err != nil {
+				return err
+			}
+			gen++
+		default:
+			batch := 1 + r.IntN(2000)
+			for range batch {
+				if err := a.Append(mkrec(uint64(a.Len()), gen)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := a.Sync(); err != nil {
+			return err
+		}
+		fmt.Println(a.Len())
+	}
+}
+
+// TestCrashDuringAppend kills a writer at random moments and checks that
+// the file then opens with every record the writer last reported synced,
+// or more, and that every record is whole: none torn, none made up.
+func TestCrashDuringAppend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the crash test runs a writer process many times")
+	}
+	path := arrayPath(t)
+	a := mustCreate[rec](t, path)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for kill := range *crashKills {
+		cmd, stdin, stdout := startChild(t, "writer", path)
+		lines := make(chan string)
+		go func() {
+			defer close(lines)
+			for {
+				line, err := stdout.ReadString('\n')
+				if err != nil {
+					return
+				}
+				lines <- strings.TrimSpace(line)
+			}
+		}()
+		// Let the writer start and sync at least once, then kill it at a
+		// random moment.
+		synced := -1
+		deadline := time.After(time.Duration(r.IntN(40_000)) * time.Microsecond)
+		for expired := false; !expired || synced < 0; {
+			select {
+			case line, ok := <-lines:
+				if !ok {
+					t.Fatalf("kill %d: the writer stopped before it was killed", kill)
+				}
+				synced, _ = strconv.Atoi(line)
+			case <-deadline:
+				expired = true
+			}
+		}
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		// Read to the end (the pipe closes when the writer is gone) before
+		// Wait, which closes the pipe and would drop unread lines.
+		for line := range lines {
+			synced, _ = strconv.Atoi(line) // syncs completed before it died
+		}
+		cmd.Wait()
+		stdin.Close()
+		checkAfterCrash(t, kill, path, synced)
+	}
+}
+
+// checkAfterCrash opens the array a killed writer left and checks it.
+func checkAfterCrash(t *testing.T, kill int, path string, synced int) {
+	t.Helper()
+	a, err := Open[rec](path, RDONLY)
+	if err != nil {
+		t.Fatalf("kill %d: Open after the crash: %v", kill, err)
+	}
+	defer a.Close()
+	if a.Len() < synced {
+		t.Fatalf("kill %d: %d records after the crash; the writer had synced %d", kill, a.Len(), synced)
+	}
+	for i, r := range a.Items() {
+		if r.I != uint64(i) || !r.valid() {
+			t.Fatalf("kill %d: record %d of %d is %+v: torn or made up", kill, i, a.Len(), r)
+		}
+	}
+}
