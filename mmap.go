@@ -262,11 +262,11 @@ func mapRegion(f *os.File, length int, prot, flags int, offset int64, check func
 	}
 	var m MMap
 	err := withFD(f, func(fd uintptr) error {
-		fi, err := f.Stat()
+		size, err := fileSize(fd)
 		if err != nil {
-			return err
+			return &os.PathError{Op: "stat", Path: f.Name(), Err: err}
 		}
-		n, err := region(fi.Size(), offset, int64(length))
+		n, err := region(size, offset, int64(length))
 		if err == nil {
 			err = check(n)
 		}

@@ -12,9 +12,9 @@ import (
 	"testing"
 )
 
-// fileSize spans several 64 KiB allocation granules and ends mid-page, so
+// testFileSize spans several 64 KiB allocation granules and ends mid-page, so
 // that offsets exercise both the page size and the Windows granularity.
-const fileSize = 3<<16 + 1234
+const testFileSize = 3<<16 + 1234
 
 func TestConstantsMatchMmapGo(t *testing.T) {
 	for _, c := range []struct {
@@ -34,7 +34,7 @@ func TestConstantsMatchMmapGo(t *testing.T) {
 }
 
 func TestMapWholeFile(t *testing.T) {
-	data := pattern(fileSize)
+	data := pattern(testFileSize)
 	path := newFile(t, data)
 	m := mustMap(t, openFile(t, path, os.O_RDONLY), -1, RDONLY, 0, 0)
 	checkBytes(t, "mapping", m, data)
@@ -44,7 +44,7 @@ func TestMapWholeFile(t *testing.T) {
 }
 
 func TestMapRegionOffsets(t *testing.T) {
-	data := pattern(fileSize)
+	data := pattern(testFileSize)
 	path := newFile(t, data)
 	f := openFile(t, path, os.O_RDONLY)
 	page, gran := int64(os.Getpagesize()), int64(granularity())
@@ -60,8 +60,8 @@ func TestMapRegionOffsets(t *testing.T) {
 		{gran - 1, 10},
 		{gran + page, 1000},
 		{2*gran + 7, -1},
-		{fileSize - 1, 1},
-		{fileSize - 1, -1},
+		{testFileSize - 1, 1},
+		{testFileSize - 1, -1},
 		{12345, 0},
 	} {
 		t.Run("offset "+strconv.FormatInt(c.offset, 10)+" length "+strconv.Itoa(c.length), func(t *testing.T) {
@@ -300,7 +300,7 @@ func TestAnonIgnoresFile(t *testing.T) {
 }
 
 func TestFlushReachesFile(t *testing.T) {
-	data := pattern(fileSize)
+	data := pattern(testFileSize)
 	path := newFile(t, data)
 	m := mustMap(t, openFile(t, path, os.O_RDWR), -1, RDWR, 0, 0)
 	copy(m[70000:], "hello")
@@ -313,7 +313,7 @@ func TestFlushReachesFile(t *testing.T) {
 }
 
 func TestFlushSubSlices(t *testing.T) {
-	data := pattern(fileSize)
+	data := pattern(testFileSize)
 	path := newFile(t, data)
 	m := mustMap(t, openFile(t, path, os.O_RDWR), 60000, RDWR, 0, 5000)
 	data = append([]byte(nil), data...)
@@ -333,7 +333,7 @@ func TestFlushSubSlices(t *testing.T) {
 }
 
 func TestCloseFileRightAfterMap(t *testing.T) {
-	data := pattern(fileSize)
+	data := pattern(testFileSize)
 	path := newFile(t, data)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -343,17 +343,17 @@ func TestCloseFileRightAfterMap(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	copy(m[fileSize-5:], "world")
+	copy(m[testFileSize-5:], "world")
 	if err := m.Flush(); err != nil {
 		t.Fatalf("Flush after closing the file: %v", err)
 	}
 	data = append([]byte(nil), data...)
-	copy(data[fileSize-5:], "world")
+	copy(data[testFileSize-5:], "world")
 	checkBytes(t, "file after Flush", fileBytes(t, path), data)
 }
 
 func TestCopyWritesNothing(t *testing.T) {
-	data := pattern(fileSize)
+	data := pattern(testFileSize)
 	path := newFile(t, data)
 	// COPY works on a read-only file: writes never reach it.
 	m, err := Map(openFile(t, path, os.O_RDONLY), COPY, 0)
@@ -382,7 +382,7 @@ func TestReadOnlyFlush(t *testing.T) {
 }
 
 func TestUnmap(t *testing.T) {
-	data := pattern(fileSize)
+	data := pattern(testFileSize)
 	path := newFile(t, data)
 	f := openFile(t, path, os.O_RDONLY)
 	m, err := MapRegion(f, -1, RDONLY, 0, 100)
@@ -438,7 +438,7 @@ func TestUnmappedMemoryIsRefused(t *testing.T) {
 }
 
 func TestAdvise(t *testing.T) {
-	data := pattern(fileSize)
+	data := pattern(testFileSize)
 	path := newFile(t, data)
 	m := mustMap(t, openFile(t, path, os.O_RDWR), -1, RDWR, 0, 0)
 	for _, a := range []Advice{Normal, Sequential, Random, WillNeed, DontNeed} {
@@ -463,7 +463,7 @@ func TestAdvise(t *testing.T) {
 // TestAdviseDontNeedKeepsPrivateChanges: madvise(MADV_DONTNEED) on Linux
 // throws away the private pages of a COPY mapping; Advise must not.
 func TestAdviseDontNeedKeepsPrivateChanges(t *testing.T) {
-	data := pattern(fileSize)
+	data := pattern(testFileSize)
 	path := newFile(t, data)
 	m := mustMap(t, openFile(t, path, os.O_RDONLY), -1, COPY, 0, 0)
 	anon := mustMap(t, nil, 4096, COPY, ANON, 0)
@@ -479,7 +479,7 @@ func TestAdviseDontNeedKeepsPrivateChanges(t *testing.T) {
 }
 
 func TestPopulate(t *testing.T) {
-	data := pattern(fileSize)
+	data := pattern(testFileSize)
 	path := newFile(t, data)
 	for _, prot := range []int{RDONLY, COPY} {
 		m := mustMap(t, openFile(t, path, os.O_RDONLY), -1, prot, POPULATE, 0)
@@ -618,7 +618,7 @@ func TestTruncatedUnderMapping(t *testing.T) {
 }
 
 func TestRegistryFindsEachMapping(t *testing.T) {
-	data := pattern(fileSize)
+	data := pattern(testFileSize)
 	path := newFile(t, data)
 	f := openFile(t, path, os.O_RDWR)
 	var maps []MMap
@@ -637,7 +637,7 @@ func TestRegistryFindsEachMapping(t *testing.T) {
 }
 
 func TestConcurrentMapUnmap(t *testing.T) {
-	data := pattern(fileSize)
+	data := pattern(testFileSize)
 	path := newFile(t, data)
 	f := openFile(t, path, os.O_RDONLY)
 	before := liveMappings()
@@ -645,7 +645,7 @@ func TestConcurrentMapUnmap(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 50 {
-				off := int64((g*50 + i) % fileSize)
+				off := int64((g*50 + i) % testFileSize)
 				m, err := MapRegion(f, -1, RDONLY, 0, off)
 				if err != nil {
 					t.Error(err)

@@ -38,6 +38,8 @@ func runChild(role, path string) int {
 		err = holdOpen(path, RDWR)
 	case "hold-RDONLY":
 		err = holdOpen(path, RDONLY)
+	case "read-one":
+		err = readOne(path)
 	default:
 		err = fmt.Errorf("unknown child role %q", role)
 	}
@@ -244,5 +246,68 @@ func checkAfterCrash(t *testing.T, kill int, path string, synced int) {
 		if r.I != uint64(i) || !r.valid() {
 			t.Fatalf("kill %d: record %d of %d is %+v: torn or made up", kill, i, a.Len(), r)
 		}
+	}
+}
+
+// readOne opens the array, reads its last record and prints the process's
+// peak resident memory in KiB, from /proc/self/status.
+func readOne(path string) error {
+	a, err := Open[benchRec](path, RDONLY)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if last := a.Items()[a.Len()-1]; last.ID != 42 {
+		return fmt.Errorf("last record: got %+v; want ID 42", last)
+	}
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return err
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			fmt.Println(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return nil
+		}
+	}
+	return fmt.Errorf("no VmHWM in /proc/self/status")
+}
+
+// TestMemoryOfHugeSparseArray opens a 16 GiB array whose records are not in
+// memory and reads one: the process must stay small, because opening maps
+// but reads nothing.
+func TestMemoryOfHugeSparseArray(t *testing.T) {
+	if strconv.IntSize == 32 {
+		t.Skip("a 16 GiB mapping does not fit in a 32-bit address space")
+	}
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skipf("peak memory is read from /proc/self/status, which this OS lacks: %v", err)
+	}
+	const records = 16 << 30 / 32
+	path := arrayPath(t)
+	a := mustCreate[benchRec](t, path, WithCapacity(records))
+	if err := a.Grow(records); err != nil {
+		t.Fatal(err)
+	}
+	a.count = records - 1 // a sparse file: all zero records, never written
+	if err := a.Append(benchRec{ID: 42}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cmd, stdin, stdout := startChild(t, "read-one", path)
+	line, _ := stdout.ReadString('\n')
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	kib, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatalf("child printed %q", line)
+	}
+	t.Logf("peak resident memory after opening 16 GiB and reading one record: %d KiB", kib)
+	if kib > 20<<10 {
+		t.Errorf("peak resident memory %d KiB; want at most 20 MiB", kib)
 	}
 }

@@ -17,6 +17,8 @@ type sysHandle struct{}
 
 func granularity() int { return os.Getpagesize() }
 
+func fileSize(uintptr) (int64, error) { return 0, errNoMmap }
+
 func mmap(uintptr, int64, int, int, int) ([]byte, sysHandle, error) {
 	return nil, sysHandle{}, errNoMmap
 }

@@ -15,6 +15,13 @@ type sysHandle struct{}
 // granularity is the alignment the OS requires of a mapping's file offset.
 func granularity() int { return os.Getpagesize() }
 
+// fileSize returns the size of the file fd.
+func fileSize(fd uintptr) (int64, error) {
+	var st unix.Stat_t
+	err := unix.Fstat(int(fd), &st)
+	return st.Size, err
+}
+
 // mmap maps length bytes of the file fd at offset, which is a multiple of
 // granularity(); with ANON in flags it maps anonymous memory.
 func mmap(fd uintptr, offset int64, length int, prot, flags int) (mem []byte, _ sysHandle, err error) {

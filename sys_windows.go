@@ -22,6 +22,13 @@ type sysHandle struct {
 // allocation granularity, 64 KiB on every Windows release, not the page size.
 func granularity() int { return 64 << 10 }
 
+// fileSize returns the size of the file handle fd.
+func fileSize(fd uintptr) (int64, error) {
+	var fi windows.ByHandleFileInformation
+	err := windows.GetFileInformationByHandle(windows.Handle(fd), &fi)
+	return int64(fi.FileSizeHigh)<<32 | int64(fi.FileSizeLow), err
+}
+
 // mmap maps length bytes of the file handle fd at offset, which is a
 // multiple of granularity(); with ANON in flags it maps anonymous memory
 // backed by the paging file.
