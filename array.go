@@ -34,6 +34,7 @@ type Array[T any] struct {
 	h        header // the newest header slot, as last read or written
 	slot     int    // where h is
 	count    int
+	ready    int // records from 0 that can be appended without the slow path
 	writable bool
 	grown    bool // the file's size changed since the last Sync
 }
@@ -239,10 +240,12 @@ func orderName(o uint8) string {
 }
 
 // setItems points a.items at the room for records in the current mapping.
+// Nothing of it is prefaulted yet.
 func (a *Array[T]) setItems() {
 	room := a.m[a.h.dataOffset:]
 	room = room[:len(room)/a.l.size*a.l.size]
 	a.items = castSlice[T](room, a.l)
+	a.ready = min(a.count, len(a.items))
 }
 
 // setCapacity resizes the file to hold n records and maps all of it.
@@ -260,7 +263,7 @@ func (a *Array[T]) setCapacity(n int) error {
 		err = resizeFile(&a.m, a.f, size, RDWR)
 	}
 	a.grown = true
-	a.items = nil
+	a.items, a.ready = nil, 0
 	if a.m != nil {
 		a.setItems()
 	}
@@ -303,12 +306,33 @@ func (a *Array[T]) Items() Slice[T] {
 // which invalidates slices from [Array.Items]. The records are durable only
 // after [Array.Sync].
 func (a *Array[T]) Append(v ...T) error {
-	if a.count+len(v) > len(a.items) || !a.writable {
-		if err := a.reserve(len(v)); err != nil {
+	if a.count+len(v) > a.ready {
+		if err := a.prepare(len(v)); err != nil {
 			return err
 		}
 	}
+	if len(v) == 1 {
+		a.items[a.count] = v[0] // no call to memmove for the common case
+		a.count++
+		return nil
+	}
 	a.count += copy(a.items[a.count:], v)
+	return nil
+}
+
+// prefaultBytes is how far ahead of the records Append prefaults pages.
+const prefaultBytes = 2 << 20
+
+// prepare makes room for n more records and prefaults the pages they and
+// the next prefaultBytes will land on, so that Append does not take a page
+// fault for each new page.
+func (a *Array[T]) prepare(n int) error {
+	if err := a.reserve(n); err != nil {
+		return err
+	}
+	start, end := max(a.ready, a.count), min(len(a.items), a.count+n+prefaultBytes/a.l.size)
+	a.items[start:end].Bytes().prefaultWrite()
+	a.ready = end
 	return nil
 }
 
@@ -411,6 +435,6 @@ func (a *Array[T]) release() error {
 	err := a.m.Unmap()
 	unlockErr := withFD(a.f, unlockFile)
 	closeErr := a.f.Close()
-	a.f, a.m, a.items, a.count = nil, nil, nil, 0
+	a.f, a.m, a.items, a.count, a.ready = nil, nil, nil, 0, 0
 	return errors.Join(err, unlockErr, closeErr)
 }

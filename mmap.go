@@ -64,7 +64,9 @@ const (
 	// COPY maps the memory copy-on-write; writes stay private to the process
 	// and never reach the file. COPY wins over RDWR.
 	COPY
-	// EXEC maps the memory executable.
+	// EXEC maps the memory executable. On Windows a file must be opened
+	// with execute access for that, which os.Open and os.OpenFile do not
+	// ask for; anonymous memory (ANON) can always be executable.
 	EXEC
 )
 
@@ -412,6 +414,15 @@ func (m MMap) Advise(a Advice) error {
 		return nil
 	}
 	return syscallErr("advise", advise(pages, a))
+}
+
+// prefaultWrite asks the OS to make the pages that cover m present and
+// writable now, rather than fault them in one by one as they are written.
+// It is a hint; nothing is reported.
+func (m MMap) prefaultWrite() {
+	if _, pages, err := mappings.pages(m); err == nil && pages != nil {
+		prefault(pages)
+	}
 }
 
 // ReadAt copies len(p) bytes from m at offset off into p, as [io.ReaderAt]

@@ -9,3 +9,8 @@ const mapPopulate = unix.MAP_POPULATE
 func mremap(mem []byte, length int) ([]byte, error) {
 	return unix.Mremap(mem, length, unix.MREMAP_MAYMOVE)
 }
+
+// prefault makes pages present and writable ahead of writes, in one call
+// instead of a fault per page. It is only a hint: kernels before 5.14 lack
+// MADV_POPULATE_WRITE, and the pages then fault in as they are written.
+func prefault(pages []byte) { _ = unix.Madvise(pages, unix.MADV_POPULATE_WRITE) }

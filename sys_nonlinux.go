@@ -10,3 +10,6 @@ const mapPopulate = 0
 
 // mremap is Linux's; elsewhere a mapping is resized by mapping anew.
 func mremap([]byte, int) ([]byte, error) { return nil, errors.ErrUnsupported }
+
+// prefault is a Linux hint; elsewhere pages fault in as they are written.
+func prefault([]byte) {}

@@ -34,3 +34,5 @@ func unlock([]byte) error { return errNoMmap }
 func advise([]byte, Advice) error { return errNoMmap }
 
 func mremap([]byte, int) ([]byte, error) { return nil, errNoMmap }
+
+func prefault([]byte) {}

@@ -74,7 +74,12 @@ func mmap(fd uintptr, offset int64, length int, prot, flags int) ([]byte, sysHan
 			return nil, sysHandle{}, err
 		}
 	}
-	return viewBytes(base, length), h, nil
+	mem := viewBytes(base, length)
+	if flags&POPULATE != 0 {
+		// Only a hint: the mapping is good whether or not Windows takes it.
+		_ = advise(mem, WillNeed)
+	}
+	return mem, h, nil
 }
 
 // viewBytes returns the length bytes of the view that Windows mapped at base.
@@ -142,3 +147,6 @@ func advise(pages []byte, a Advice) error {
 
 // mremap is Linux's; Windows resizes a mapping by mapping anew.
 func mremap([]byte, int) ([]byte, error) { return nil, errors.ErrUnsupported }
+
+// prefault is a Linux hint; Windows faults pages in as they are written.
+func prefault([]byte) {}
