@@ -13,21 +13,29 @@ import (
 	"github.com/typedmmap/mmap"
 )
 
-// tempFile writes data to a new file and returns its path and a function that
-// removes it. (os.Remove, not os.RemoveAll, so that it also works under Wine.)
-func tempFile(data []byte) (string, func()) {
+// tempPath returns the path of a file in a new directory, and a function
+// that removes both. (os.Remove, not os.RemoveAll, so that it also works
+// under Wine.)
+func tempPath(name string) (string, func()) {
 	dir, err := os.MkdirTemp("", "mmap-example-")
 	if err != nil {
 		log.Fatal(err)
 	}
-	path := filepath.Join(dir, "data")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		log.Fatal(err)
-	}
+	path := filepath.Join(dir, name)
 	return path, func() {
 		os.Remove(path)
 		os.Remove(dir)
 	}
+}
+
+// tempFile writes data to a new file and returns its path and a function
+// that removes it.
+func tempFile(data []byte) (string, func()) {
+	path, cleanup := tempPath("data")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		log.Fatal(err)
+	}
+	return path, cleanup
 }
 
 func ExampleMap() {
@@ -175,13 +183,8 @@ func ExampleCheckType() {
 }
 
 func ExampleCreate() {
-	dir, err := os.MkdirTemp("", "mmap-example-")
-	if err != nil {
-		log.Fatal(err)
-	}
-	path := filepath.Join(dir, "readings.arr")
-	defer os.Remove(dir)
-	defer os.Remove(path)
+	path, cleanup := tempPath("readings.arr")
+	defer cleanup()
 
 	arr, err := mmap.Create[Reading](path)
 	if err != nil {
@@ -208,13 +211,8 @@ func ExampleCreate() {
 }
 
 func ExampleOpen() {
-	dir, err := os.MkdirTemp("", "mmap-example-")
-	if err != nil {
-		log.Fatal(err)
-	}
-	path := filepath.Join(dir, "readings.arr")
-	defer os.Remove(dir)
-	defer os.Remove(path)
+	path, cleanup := tempPath("readings.arr")
+	defer cleanup()
 	arr, err := mmap.Create[Reading](path)
 	if err != nil {
 		log.Fatal(err)
