@@ -49,6 +49,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -143,7 +144,7 @@ func (e *RangeError) Unwrap() error { return ErrRange }
 // FaultError reports a memory fault at Addr, caught during [MMap.ReadAt] or
 // [MMap.WriteAt]. It wraps [ErrFault].
 type FaultError struct {
-	Addr uintptr // the faulting address
+	Addr uintptr // the faulting address, or 0 where the OS does not say
 	Op   string  // "read" or "write"
 }
 
@@ -469,11 +470,18 @@ func faultSafeCopy(dst, src, mapped []byte, op string) (n int, err error) {
 		if r == nil {
 			return
 		}
-		if fault, ok := r.(interface{ Addr() uintptr }); ok {
+		switch fault := r.(type) {
+		case interface{ Addr() uintptr }:
 			err = &FaultError{Addr: fault.Addr(), Op: op}
-			return
+		case runtime.Error:
+			// Copying between valid slices raises no other runtime error
+			// than a fault. Where the OS (or an emulator: qemu-arm) does not
+			// report the faulting address, the runtime raises its
+			// nil-dereference error, which has no Addr.
+			err = &FaultError{Op: op}
+		default:
+			panic(r)
 		}
-		panic(r)
 	}()
 	total := min(len(dst), len(src))
 	page := os.Getpagesize()
