@@ -12,7 +12,8 @@ import (
 
 // BenchmarkOpen maps and unmaps a file: the cost must not depend on its
 // size beyond what the kernel itself charges, and must stay close to a bare
-// mmap and munmap of the same range.
+// mmap and munmap of the same range, and to fstat, mmap and munmap (the
+// least a mapping that checks the file's size can do).
 func BenchmarkOpen(b *testing.B) {
 	for _, c := range []struct {
 		name string
@@ -36,6 +37,23 @@ func BenchmarkOpen(b *testing.B) {
 					b.Fatal(err)
 				}
 				if err := s.Unmap(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		// What any mapping that stays inside the file must do at least:
+		// learn the file's size, then map.
+		b.Run(c.name+"/impl=unix.Fstat+Mmap", func(b *testing.B) {
+			var st unix.Stat_t
+			for b.Loop() {
+				if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+					b.Fatal(err)
+				}
+				m, err := unix.Mmap(int(f.Fd()), 0, int(st.Size), unix.PROT_READ, unix.MAP_SHARED)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := unix.Munmap(m); err != nil {
 					b.Fatal(err)
 				}
 			}

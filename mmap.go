@@ -586,7 +586,7 @@ func (r *registry) pages(b []byte) (*mapping, []byte, error) {
 	defer r.mu.Unlock()
 	i := r.find(addr(b))
 	if i < 0 {
-		return nil, nil, errorf(ErrInvalid, "%d bytes at %#x were not mapped by this package (or were unmapped)", len(b), addr(b))
+		return nil, nil, errorf(ErrInvalid, "%d bytes at %#x, not mapped by this package (or already unmapped)", len(b), addr(b))
 	}
 	mp := r.live[i]
 	start := int(addr(b) - addr(mp.mem))
@@ -607,7 +607,7 @@ func (r *registry) exact(m []byte, op string) (int, error) {
 		if len(m) == 0 {
 			return -1, nil // nil, or an empty region that was never mapped
 		}
-		return -1, errorf(ErrInvalid, "%s of %d bytes at %#x that this package did not map (or already unmapped)", op, len(m), addr(m))
+		return -1, errorf(ErrInvalid, "%s of %d bytes at %#x, not mapped by this package (or already unmapped)", op, len(m), addr(m))
 	}
 	mp := r.live[i]
 	if addr(m) != addr(mp.user()) || len(m) != mp.n {

@@ -96,58 +96,39 @@ func castSlice[T any](b []byte, l *layout) Slice[T] {
 // Bytes returns the memory of s as bytes: the same memory, not a copy. It
 // returns nil if T is not a flat type.
 func (s Slice[T]) Bytes() MMap {
-	b, _ := s.bytesOf()
-	return b
+	if CheckType[T]() != nil {
+		return nil
+	}
+	return s.span()
 }
 
-// bytesOf returns the memory of s as bytes, or T's type error.
-func (s Slice[T]) bytesOf() (MMap, error) {
-	l, err := layoutFor[T]()
-	if err != nil {
-		return nil, err
-	}
-	// Safe: the len(s) elements of s are len(s)*size contiguous bytes, and
-	// T, being flat, has no padding whose bytes would be undefined.
-	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*l.size), nil
+// span returns the bytes s covers, for the methods that hand them to the
+// registry of mappings and never to the caller. A Slice of a type that is
+// not flat cannot have come from a mapping, so the registry refuses it.
+func (s Slice[T]) span() MMap {
+	var zero T
+	// Safe: the len(s) elements of s are len(s)*size contiguous bytes; for
+	// a flat T, Bytes exposes them, and T has no padding whose bytes would
+	// be undefined.
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(zero)))
 }
 
 // Flush writes the changed pages that cover s back to the file and waits
 // for the write, as [MMap.Flush] does.
-func (s Slice[T]) Flush() error {
-	b, err := s.bytesOf()
-	if err != nil {
-		return err
-	}
-	return b.Flush()
-}
+func (s Slice[T]) Flush() error { return s.span().Flush() }
 
 // Lock keeps the pages that cover s in RAM, as [MMap.Lock] does.
-func (s Slice[T]) Lock() error {
-	b, err := s.bytesOf()
-	if err != nil {
-		return err
-	}
-	return b.Lock()
-}
+func (s Slice[T]) Lock() error { return s.span().Lock() }
 
 // Unlock undoes [Slice.Lock], as [MMap.Unlock] does.
-func (s Slice[T]) Unlock() error {
-	b, err := s.bytesOf()
-	if err != nil {
-		return err
-	}
-	return b.Unlock()
-}
+func (s Slice[T]) Unlock() error { return s.span().Unlock() }
 
 // Unmap deletes the mapping and sets *s to nil. s must be the Slice that
 // [MapSlice] or [MapSliceRegion] returned (or a view of a whole mapping), not
 // a sub-slice of it: anything else is an error wrapping [ErrInvalid] and
 // nothing is unmapped, as for [MMap.Unmap].
 func (s *Slice[T]) Unmap() error {
-	b, err := s.bytesOf()
-	if err != nil {
-		return err
-	}
+	b := s.span()
 	if err := b.Unmap(); err != nil {
 		return err
 	}

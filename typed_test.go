@@ -542,8 +542,11 @@ func TestSliceOfTypeThatIsNotFlat(t *testing.T) {
 		t.Errorf("Bytes: got %d bytes; want nil", len(b))
 	}
 	for name, op := range map[string]func() error{"Flush": s.Flush, "Lock": s.Lock, "Unlock": s.Unlock, "Unmap": s.Unmap} {
-		if err := op(); !errors.Is(err, ErrType) {
-			t.Errorf("%s: got %v; want ErrType", name, err)
+		if err := op(); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "not mapped by this package") {
+			t.Errorf("%s: got %v; want ErrInvalid: such a Slice was not mapped", name, err)
 		}
+	}
+	if len(s) != 1 {
+		t.Error("a refused Unmap cleared the Slice")
 	}
 }
