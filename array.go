@@ -20,8 +20,9 @@ import (
 //
 // One writer at a time: Create and Open with RDWR take an exclusive lock on
 // the file, Open with RDONLY a shared one, until Close; a conflicting open, in
-// this process or another, fails at once with [ErrLocked]. The lock is
-// advisory: it keeps out other Arrays, not other programs.
+// this process or another, fails at once with [ErrLocked] (on AIX, whose
+// locks belong to the process, only an open in another process). The lock
+// is advisory: it keeps out other Arrays, not other programs.
 //
 // An Array is not safe for concurrent use by several goroutines, except that
 // the records of one Items slice may be read concurrently.
