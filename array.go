@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"io/fs"
+	"math"
 	"os"
 )
 
@@ -99,6 +100,10 @@ func (a *Array[T]) initialize(capacity int) error {
 	desc := a.l.desc
 	if len(desc) > maxDescLen {
 		return errorf(ErrType, "%s: the layout of %s takes %d bytes to describe; an array file holds at most %d", a.path, a.l.name, len(desc), maxDescLen)
+	}
+	// Narrowing to the header's uint32: records of 4 GiB or more are refused.
+	if uint64(a.l.size) > math.MaxUint32 {
+		return errorf(ErrType, "%s: %s is %d bytes; an array file holds records of less than 4 GiB", a.path, a.l.name, a.l.size)
 	}
 	a.h = header{
 		order:       hostOrder,

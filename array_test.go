@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -166,6 +167,20 @@ func TestArrayArgumentErrors(t *testing.T) {
 		}
 	}
 	checkRecs(t, a, 2)
+}
+
+// hugeRecord is 4 GiB on 64-bit targets; on 32-bit ones, where no type is
+// that large, it is 1 byte.
+type hugeRecord [1 << (32 * (^uint(0) >> 63))]byte
+
+func TestArrayRefusesHugeRecords(t *testing.T) {
+	if strconv.IntSize == 32 {
+		t.Skip("no type reaches 4 GiB on a 32-bit target")
+	}
+	_, err := Create[hugeRecord](arrayPath(t))
+	if !errors.Is(err, ErrType) || !strings.Contains(err.Error(), "less than 4 GiB") {
+		t.Errorf("Create of 4 GiB records: got %v; want ErrType", err)
+	}
 }
 
 func TestArrayReadOnly(t *testing.T) {
