@@ -97,14 +97,10 @@ func Create[T any](path string, opts ...Option) (*Array[T], error) {
 
 // initialize writes a new, empty array into the locked file.
 func (a *Array[T]) initialize(capacity int) error {
+	if err := fitsHeader(a.path, a.l); err != nil {
+		return err
+	}
 	desc := a.l.desc
-	if len(desc) > maxDescLen {
-		return errorf(ErrType, "%s: the layout of %s takes %d bytes to describe; an array file holds at most %d", a.path, a.l.name, len(desc), maxDescLen)
-	}
-	// Narrowing to the header's uint32: records of 4 GiB or more are refused.
-	if uint64(a.l.size) > math.MaxUint32 {
-		return errorf(ErrType, "%s: %s is %d bytes; an array file holds records of less than 4 GiB", a.path, a.l.name, a.l.size)
-	}
 	a.h = header{
 		order:       hostOrder,
 		elemSize:    uint32(a.l.size),
@@ -125,6 +121,18 @@ func (a *Array[T]) initialize(capacity int) error {
 		return err
 	}
 	return a.Sync()
+}
+
+// fitsHeader refuses a layout that an array file's header cannot record.
+func fitsHeader(path string, l *layout) error {
+	if len(l.desc) > maxDescLen {
+		return errorf(ErrType, "%s: the layout of %s takes %d bytes to describe; an array file holds at most %d", path, l.name, len(l.desc), maxDescLen)
+	}
+	// Narrowing to the header's uint32: records of 4 GiB or more are refused.
+	if uint64(l.size) > math.MaxUint32 {
+		return errorf(ErrType, "%s: %s is %d bytes; an array file holds records of less than 4 GiB", path, l.name, l.size)
+	}
+	return nil
 }
 
 // Open opens the named Array file of T, read-only (RDONLY) or for reading

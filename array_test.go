@@ -169,17 +169,22 @@ func TestArrayArgumentErrors(t *testing.T) {
 	checkRecs(t, a, 2)
 }
 
-// hugeRecord is 4 GiB on 64-bit targets; on 32-bit ones, where no type is
-// that large, it is 1 byte.
-type hugeRecord [1 << (32 * (^uint(0) >> 63))]byte
+func TestArrayRefusesLongLayoutDescriptions(t *testing.T) {
+	if err := fitsHeader("x.arr", &layout{name: "long", desc: strings.Repeat("x", maxDescLen+1), size: 8}); !errors.Is(err, ErrType) || !strings.Contains(err.Error(), "to describe") {
+		t.Errorf("a layout description over the limit: got %v; want ErrType", err)
+	}
+	if err := fitsHeader("x.arr", &layout{name: "ok", desc: "u64", size: 8}); err != nil {
+		t.Errorf("an ordinary layout: %v", err)
+	}
+}
 
 func TestArrayRefusesHugeRecords(t *testing.T) {
 	if strconv.IntSize == 32 {
 		t.Skip("no type reaches 4 GiB on a 32-bit target")
 	}
-	_, err := Create[hugeRecord](arrayPath(t))
-	if !errors.Is(err, ErrType) || !strings.Contains(err.Error(), "less than 4 GiB") {
-		t.Errorf("Create of 4 GiB records: got %v; want ErrType", err)
+	huge := uint64(1) << 32
+	if err := fitsHeader("x.arr", &layout{name: "huge", desc: "[4294967296]u8", size: int(huge)}); !errors.Is(err, ErrType) || !strings.Contains(err.Error(), "less than 4 GiB") {
+		t.Errorf("records of 4 GiB: got %v; want ErrType", err)
 	}
 }
 
