@@ -230,6 +230,30 @@ func TestArrayClosed(t *testing.T) {
 	}
 }
 
+// TestArrayLostMapping puts an array in the state a failed resize leaves
+// when the file cannot be mapped again: every method must refuse, not crash.
+func TestArrayLostMapping(t *testing.T) {
+	a := mustCreate[rec](t, arrayPath(t))
+	a.Append(mkrec(0, 0))
+	if err := a.m.Unmap(); err != nil {
+		t.Fatal(err)
+	}
+	a.items, a.ready = nil, 0
+	for name, err := range map[string]error{
+		"Append":   a.Append(mkrec(1, 0)),
+		"Grow":     a.Grow(1),
+		"Truncate": a.Truncate(0),
+		"Sync":     a.Sync(),
+	} {
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "could not be mapped again") {
+			t.Errorf("%s: got %v; want ErrInvalid saying to reopen", name, err)
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
 func TestArrayWrongType(t *testing.T) {
 	path := arrayPath(t)
 	a := mustCreate[rec](t, path)
