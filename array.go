@@ -267,15 +267,7 @@ func (a *Array[T]) setCapacity(n int) error {
 	if n > (maxInt-int(a.h.dataOffset))/a.l.size {
 		return errorf(ErrRange, "%s: %d records of %d bytes do not fit in an int", a.path, n, a.l.size)
 	}
-	size := int64(a.h.dataOffset) + int64(n)*int64(a.l.size)
-	var err error
-	if a.m == nil {
-		if err = a.f.Truncate(size); err == nil {
-			a.m, err = Map(a.f, RDWR, 0)
-		}
-	} else {
-		err = resizeFile(&a.m, a.f, size, RDWR)
-	}
+	err := resizeFile(&a.m, a.f, int64(a.h.dataOffset)+int64(n)*int64(a.l.size), RDWR)
 	a.grown = true
 	a.items, a.ready = nil, 0
 	if a.m != nil {

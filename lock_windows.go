@@ -20,8 +20,7 @@ func lockFile(fd uintptr, exclusive bool) error {
 	if exclusive {
 		flags |= windows.LOCKFILE_EXCLUSIVE_LOCK
 	}
-	ol := windows.Overlapped{Offset: uint32(lockOffset & 0xffffffff), OffsetHigh: uint32(lockOffset >> 32)}
-	err := windows.LockFileEx(windows.Handle(fd), flags, 0, 1, 0, &ol)
+	err := windows.LockFileEx(windows.Handle(fd), flags, 0, 1, 0, lockByte())
 	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
 		return ErrLocked
 	}
@@ -31,6 +30,10 @@ func lockFile(fd uintptr, exclusive bool) error {
 // unlockFile releases the lock at once: Windows may take a while to release
 // the locks of a closed handle.
 func unlockFile(fd uintptr) error {
-	ol := windows.Overlapped{Offset: uint32(lockOffset & 0xffffffff), OffsetHigh: uint32(lockOffset >> 32)}
-	return windows.UnlockFileEx(windows.Handle(fd), 0, 1, 0, &ol)
+	return windows.UnlockFileEx(windows.Handle(fd), 0, 1, 0, lockByte())
+}
+
+// lockByte addresses the byte at lockOffset, for LockFileEx and UnlockFileEx.
+func lockByte() *windows.Overlapped {
+	return &windows.Overlapped{Offset: uint32(lockOffset & 0xffffffff), OffsetHigh: uint32(lockOffset >> 32)}
 }

@@ -354,21 +354,18 @@ func (m MMap) Flush() error {
 
 // Lock keeps the pages that cover m in RAM (mlock; VirtualLock on Windows).
 // m may be any sub-slice of a mapping.
-func (m MMap) Lock() error {
-	_, pages, err := mappings.pages(m)
-	if err != nil || pages == nil {
-		return err
-	}
-	return syscallErr("lock", lock(pages))
-}
+func (m MMap) Lock() error { return m.onPages("lock", lock) }
 
 // Unlock undoes [MMap.Lock] on the pages that cover m.
-func (m MMap) Unlock() error {
+func (m MMap) Unlock() error { return m.onPages("unlock", unlock) }
+
+// onPages runs the OS primitive fn on the pages that cover m.
+func (m MMap) onPages(op string, fn func(pages []byte) error) error {
 	_, pages, err := mappings.pages(m)
 	if err != nil || pages == nil {
 		return err
 	}
-	return syscallErr("unlock", unlock(pages))
+	return syscallErr(op, fn(pages))
 }
 
 // Unmap deletes the mapping and sets *m to nil. m must be the MMap that [Map]
@@ -560,19 +557,9 @@ func (r *registry) add(mp *mapping) {
 func (r *registry) insert(mp *mapping) {
 	a := addr(mp.mem)
 	i, _ := slices.BinarySearchFunc(r.live, a, func(x *mapping, a uintptr) int {
-		return cmpUintptr(addr(x.mem), a)
+		return cmp.Compare(addr(x.mem), a)
 	})
 	r.live = slices.Insert(r.live, i, mp)
-}
-
-func cmpUintptr(a, b uintptr) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // pages returns the mapping that contains b and the page-aligned part of its
@@ -634,15 +621,15 @@ func (r *registry) unmap(m []byte) error {
 	return nil
 }
 
-// remap resizes *m, a whole mapping made from offset 0, to n bytes in place
-// (mremap). Where the OS cannot, the error wraps errors.ErrUnsupported and
-// nothing changes.
+// remap resizes *m, a non-empty whole mapping made from offset 0, to n bytes
+// in place (mremap). Where the OS cannot, the error wraps
+// errors.ErrUnsupported and nothing changes.
 func (r *registry) remap(m *MMap, n int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	i, err := r.exact(*m, "remap")
 	if i < 0 {
-		return cmp.Or(err, errorf(ErrInvalid, "remap of an empty mapping"))
+		return err
 	}
 	mp := r.live[i]
 	mem, err := mremap(mp.mem, n)
@@ -657,8 +644,9 @@ func (r *registry) remap(m *MMap, n int) error {
 }
 
 // resizeFile sets the size of f to size bytes and makes *m, a mapping of
-// the whole of f made with prot, cover all of it. If it fails, *m still maps
-// the whole file as it was, or is nil if the file could not be mapped again.
+// the whole of f made with prot (or nil, for none yet), cover all of it. If
+// it fails, *m still maps the whole file as it was, or is nil if the file
+// could not be mapped again.
 func resizeFile(m *MMap, f *os.File, size int64, prot int) error {
 	if _, err := region(size, 0, -1); err != nil || size <= 0 {
 		return &RangeError{Offset: 0, Length: size, Size: size}
@@ -668,6 +656,11 @@ func resizeFile(m *MMap, f *os.File, size int64, prot int) error {
 		if err := f.Truncate(size); err != nil {
 			return err
 		}
+	}
+	if len(*m) == 0 {
+		nm, err := Map(f, prot, 0)
+		*m = nm
+		return err
 	}
 	switch err := mappings.remap(m, int(size)); {
 	case err == nil:
