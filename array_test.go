@@ -149,6 +149,7 @@ func TestArrayArgumentErrors(t *testing.T) {
 	if err := a.Append(mkrec(0, 0), mkrec(1, 0)); err != nil {
 		t.Fatal(err)
 	}
+	empty := mustCreate[rec](t, path+"0")
 	for _, c := range []struct {
 		name string
 		err  error
@@ -157,16 +158,19 @@ func TestArrayArgumentErrors(t *testing.T) {
 		{"Truncate past the end", a.Truncate(3), ErrRange},
 		{"negative Truncate", a.Truncate(-1), ErrRange},
 		{"negative Grow", a.Grow(-1), ErrInvalid},
-		{"Create of a type that is not flat", func() error { _, err := Create[string](path + "2"); return err }(), ErrType},
-		{"Create with a negative capacity", func() error { _, err := Create[rec](path+"3", WithCapacity(-1)); return err }(), ErrInvalid},
-		{"Open with COPY", func() error { _, err := Open[rec](path, COPY); return err }(), ErrInvalid},
-		{"Open of a missing file", func() error { _, err := Open[rec](path+"4", RDONLY); return err }(), fs.ErrNotExist},
+		{"Grow past an int", a.Grow(maxInt), ErrRange},
+		{"Grow of an empty array past an int", empty.Grow(maxInt), ErrRange},
+		{"Create of a type that is not flat", errOf(Create[string](path + "2")), ErrType},
+		{"Create with a negative capacity", errOf(Create[rec](path+"3", WithCapacity(-1))), ErrInvalid},
+		{"Open with COPY", errOf(Open[rec](path, COPY)), ErrInvalid},
+		{"Open of a missing file", errOf(Open[rec](path+"4", RDONLY)), fs.ErrNotExist},
 	} {
 		if !errors.Is(c.err, c.kind) {
 			t.Errorf("%s: got %v; want %v", c.name, c.err, c.kind)
 		}
 	}
 	checkRecs(t, a, 2)
+	checkRecs(t, empty, 0)
 }
 
 func TestArrayRefusesLongLayoutDescriptions(t *testing.T) {
@@ -188,69 +192,72 @@ func TestArrayRefusesHugeRecords(t *testing.T) {
 	}
 }
 
-func TestArrayReadOnly(t *testing.T) {
-	path := arrayPath(t)
-	a := mustCreate[rec](t, path)
-	a.Append(mkrec(0, 0))
-	a.Close()
-	r := mustOpen[rec](t, path, RDONLY)
-	for name, err := range map[string]error{
-		"Append":   r.Append(mkrec(1, 0)),
-		"Grow":     r.Grow(10),
-		"Truncate": r.Truncate(0),
+// TestArrayRefusesWhenItCannot checks arrays that cannot change: opened
+// read-only, closed, or left without a mapping (as a resize leaves one when
+// the file cannot be mapped again). Every method must refuse, not crash.
+func TestArrayRefusesWhenItCannot(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		make  func(t *testing.T) *Array[rec]
+		kind  error  // from Append, Grow and Truncate
+		want  string // what their message says
+		sync  error  // from Sync
+		after func(t *testing.T, a *Array[rec])
+	}{
+		{"read-only", func(t *testing.T) *Array[rec] {
+			path := arrayPath(t)
+			a := mustCreate[rec](t, path)
+			a.Append(mkrec(0, 0))
+			a.Close()
+			return mustOpen[rec](t, path, RDONLY)
+		}, ErrInvalid, "is open read-only", nil, func(t *testing.T, a *Array[rec]) {
+			checkRecs(t, a, 1)
+		}},
+		{"closed", func(t *testing.T) *Array[rec] {
+			a := mustCreate[rec](t, arrayPath(t))
+			a.Append(mkrec(0, 0))
+			if err := a.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}, fs.ErrClosed, "file already closed", fs.ErrClosed, func(t *testing.T, a *Array[rec]) {
+			if err := a.Close(); !errors.Is(err, fs.ErrClosed) {
+				t.Errorf("second Close: got %v; want fs.ErrClosed", err)
+			}
+			if a.Len() != 0 || a.Items() != nil {
+				t.Errorf("after Close: Len %d, Items %v; want 0, nil", a.Len(), a.Items())
+			}
+		}},
+		{"mapping lost", func(t *testing.T) *Array[rec] {
+			a := mustCreate[rec](t, arrayPath(t))
+			a.Append(mkrec(0, 0))
+			if err := a.m.Unmap(); err != nil {
+				t.Fatal(err)
+			}
+			a.items, a.ready = nil, 0
+			return a
+		}, ErrInvalid, "could not be mapped again", ErrInvalid, func(t *testing.T, a *Array[rec]) {
+			if err := a.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		}},
 	} {
-		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "read-only") {
-			t.Errorf("%s on a read-only array: got %v; want ErrInvalid saying read-only", name, err)
-		}
-	}
-	if err := r.Sync(); err != nil {
-		t.Errorf("Sync on a read-only array: %v", err)
-	}
-	checkRecs(t, r, 1)
-}
-
-func TestArrayClosed(t *testing.T) {
-	a := mustCreate[rec](t, arrayPath(t))
-	a.Append(mkrec(0, 0))
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
-	for name, err := range map[string]error{
-		"Append": a.Append(mkrec(1, 0)),
-		"Grow":   a.Grow(1),
-		"Sync":   a.Sync(),
-		"Close":  a.Close(),
-	} {
-		if !errors.Is(err, fs.ErrClosed) {
-			t.Errorf("%s after Close: got %v; want fs.ErrClosed", name, err)
-		}
-	}
-	if a.Len() != 0 || a.Items() != nil {
-		t.Errorf("after Close: Len %d, Items %v; want 0, nil", a.Len(), a.Items())
-	}
-}
-
-// TestArrayLostMapping puts an array in the state a failed resize leaves
-// when the file cannot be mapped again: every method must refuse, not crash.
-func TestArrayLostMapping(t *testing.T) {
-	a := mustCreate[rec](t, arrayPath(t))
-	a.Append(mkrec(0, 0))
-	if err := a.m.Unmap(); err != nil {
-		t.Fatal(err)
-	}
-	a.items, a.ready = nil, 0
-	for name, err := range map[string]error{
-		"Append":   a.Append(mkrec(1, 0)),
-		"Grow":     a.Grow(1),
-		"Truncate": a.Truncate(0),
-		"Sync":     a.Sync(),
-	} {
-		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "could not be mapped again") {
-			t.Errorf("%s: got %v; want ErrInvalid saying to reopen", name, err)
-		}
-	}
-	if err := a.Close(); err != nil {
-		t.Errorf("Close: %v", err)
+		t.Run(c.name, func(t *testing.T) {
+			a := c.make(t)
+			for name, err := range map[string]error{
+				"Append":   a.Append(mkrec(1, 0)),
+				"Grow":     a.Grow(1),
+				"Truncate": a.Truncate(0),
+			} {
+				if !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("%s: got %v; want %v saying %q", name, err, c.kind, c.want)
+				}
+			}
+			if err := a.Sync(); !errors.Is(err, c.sync) {
+				t.Errorf("Sync: got %v; want %v", err, c.sync)
+			}
+			c.after(t, a)
+		})
 	}
 }
 

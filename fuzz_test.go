@@ -67,23 +67,14 @@ func FuzzView(f *testing.F) {
 		buf := alignedBytes(1024)
 		off := int(offset) % len(buf)
 		b := buf[off : off+int(length)%(len(buf)-off+1)]
-		switch typ % 7 {
-		case 0:
-			checkView[uint16](t, b, off)
-		case 1:
-			checkView[uint32](t, b, off)
-		case 2:
-			checkView[float64](t, b, off)
-		case 3:
-			checkView[[3]byte](t, b, off)
-		case 4:
-			checkView[complex64](t, b, off)
-		case 5:
-			checkView[point](t, b, off)
-		case 6:
-			checkView[nested](t, b, off)
-		}
+		viewChecks[int(typ)%len(viewChecks)](t, b, off)
 	})
+}
+
+// viewChecks are checkView for each type FuzzView tries.
+var viewChecks = []func(t *testing.T, b []byte, off int){
+	checkView[uint16], checkView[uint32], checkView[float64], checkView[[3]byte],
+	checkView[complex64], checkView[point], checkView[nested],
 }
 
 // checkView checks View[T] of b, which starts off bytes into 8-aligned

@@ -116,6 +116,9 @@ func alignedBytes(n int) []byte {
 	return b[off : off+n : off+n]
 }
 
+// errOf returns the error of a call that returns a value and an error.
+func errOf[T any](_ T, err error) error { return err }
+
 // liveMappings returns how many mappings the registry holds.
 func liveMappings() int {
 	mappings.mu.Lock()

@@ -346,56 +346,35 @@ func TestMapSliceRegionErrors(t *testing.T) {
 	before := liveMappings()
 	for _, c := range []struct {
 		name string
-		try  func() error
+		err  error
 		kind error
 		want string
 	}{
-		{"misaligned offset", func() error {
-			_, err := MapSliceRegion[point](f, 1, RDONLY, 0, 4)
-			return err
-		}, ErrAlignment, "offset 4 is 4-byte aligned; mmap.point needs 8"},
-		{"misaligned odd offset", func() error {
-			_, err := MapSliceRegion[uint16](f, -1, RDONLY, 0, 7)
-			return err
-		}, ErrAlignment, "offset 7 is 1-byte aligned; uint16 needs 2"},
-		{"length not a multiple", func() error {
-			_, err := MapSlice[point](f, RDONLY, 0)
-			return err
-		}, ErrSize, "1000 bytes are not a whole number of mmap.point (24 bytes each): 16 bytes left over"},
-		{"rest of the file not a multiple", func() error {
-			_, err := MapSliceRegion[[3]uint64](f, -1, RDONLY, 0, 8)
-			return err
-		}, ErrSize, "992 bytes"},
-		{"count past the end", func() error {
-			_, err := MapSliceRegion[point](f, 42, RDONLY, 0, 0)
-			return err
-		}, ErrRange, "length 1008"},
-		{"count overflowing an int", func() error {
-			_, err := MapSliceRegion[point](f, maxInt/16, RDONLY, 0, 0)
-			return err
-		}, ErrRange, "overflow an int"},
-		{"negative offset", func() error {
-			_, err := MapSliceRegion[point](f, 1, RDONLY, 0, -8)
-			return err
-		}, ErrRange, "negative offset"},
-		{"type that is not flat", func() error {
-			_, err := MapSlice[string](f, RDONLY, 0)
-			return err
-		}, ErrType, "cannot map string"},
-		{"ANON with no count", func() error {
-			_, err := MapSlice[point](nil, RDWR, ANON)
-			return err
-		}, ErrInvalid, "ANON"},
+		{"misaligned offset", errOf(MapSliceRegion[point](f, 1, RDONLY, 0, 4)),
+			ErrAlignment, "offset 4 is 4-byte aligned; mmap.point needs 8"},
+		{"misaligned odd offset", errOf(MapSliceRegion[uint16](f, -1, RDONLY, 0, 7)),
+			ErrAlignment, "offset 7 is 1-byte aligned; uint16 needs 2"},
+		{"length not a multiple", errOf(MapSlice[point](f, RDONLY, 0)),
+			ErrSize, "1000 bytes are not a whole number of mmap.point (24 bytes each): 16 bytes left over"},
+		{"rest of the file not a multiple", errOf(MapSliceRegion[[3]uint64](f, -1, RDONLY, 0, 8)),
+			ErrSize, "992 bytes"},
+		{"count past the end", errOf(MapSliceRegion[point](f, 42, RDONLY, 0, 0)),
+			ErrRange, "length 1008"},
+		{"count overflowing an int", errOf(MapSliceRegion[point](f, maxInt/16, RDONLY, 0, 0)),
+			ErrRange, "overflow an int"},
+		{"negative offset", errOf(MapSliceRegion[point](f, 1, RDONLY, 0, -8)),
+			ErrRange, "negative offset"},
+		{"type that is not flat", errOf(MapSlice[string](f, RDONLY, 0)),
+			ErrType, "cannot map string"},
+		{"ANON with no count", errOf(MapSlice[point](nil, RDWR, ANON)),
+			ErrInvalid, "ANON"},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.try()
-			if !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("got %v; want %v saying %q", err, c.kind, c.want)
-			}
-			if liveMappings() != before {
-				t.Errorf("live mappings: got %d; want %d (nothing mapped)", liveMappings(), before)
-			}
-		})
+		if !errors.Is(c.err, c.kind) || !strings.Contains(c.err.Error(), c.want) {
+			t.Errorf("%s: got %v; want %v saying %q", c.name, c.err, c.kind, c.want)
+		}
+	}
+	if liveMappings() != before {
+		t.Errorf("live mappings: got %d; want %d (nothing mapped)", liveMappings(), before)
 	}
 }
 
