@@ -1,11 +1,9 @@
 package mmap
 
 import (
-	"encoding/binary"
+	"cmp"
 	"errors"
-	"hash/crc32"
 	"io/fs"
-	"math"
 	"os"
 )
 
@@ -36,9 +34,10 @@ type Array[T any] struct {
 	h        header // the newest header slot, as last read or written
 	slot     int    // where h is
 	count    int
-	ready    int // records from 0 that can be appended without the slow path
 	writable bool
-	grown    bool // the file's size changed since the last Sync
+
+	prefaultedTo     int  // the pages of records [0, prefaultedTo) are present and writable
+	resizedSinceSync bool // the file's size changed since the last Sync
 }
 
 // Option configures [Create].
@@ -60,14 +59,6 @@ func WithPerm(perm fs.FileMode) Option { return func(o *options) { o.perm = perm
 // minCapacityBytes is the least room an Array reserves for records.
 const minCapacityBytes = 4096
 
-// hostOrder is this host's byte order, as a header records it.
-var hostOrder = func() uint8 {
-	if binary.NativeEndian.Uint16([]byte{1, 0}) == 1 {
-		return littleEndian
-	}
-	return bigEndian
-}()
-
 // Create creates the named file as an empty Array of T, or truncates it if
 // it exists, and opens it for reading and writing. The truncation happens
 // only once the exclusive lock is held, so a file another Array has open is
@@ -82,58 +73,41 @@ func Create[T any](path string, opts ...Option) (*Array[T], error) {
 		opt(&o)
 	}
 	if o.capacity < 0 {
-		return nil, errorf(ErrInvalid, "%s: negative capacity %d", path, o.capacity)
+		return nil, fileErrorf(ErrInvalid, path, "negative capacity %d", o.capacity)
+	}
+	h, err := newHeader(l)
+	if err != nil {
+		return nil, inFile("create", path, err)
 	}
 	a, err := openLocked[T](path, os.O_RDWR|os.O_CREATE, o.perm, l)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.initialize(o.capacity); err != nil {
+	if err := a.initialize(h, o.capacity); err != nil {
 		a.release()
-		return nil, err
+		return nil, inFile("create", path, err)
 	}
 	return a, nil
 }
 
-// initialize writes a new, empty array into the locked file.
-func (a *Array[T]) initialize(capacity int) error {
-	if err := fitsHeader(a.path, a.l); err != nil {
-		return err
-	}
-	desc := a.l.desc
-	a.h = header{
-		order:       hostOrder,
-		elemSize:    uint32(a.l.size),
-		elemAlign:   uint32(a.l.align),
-		fingerprint: a.l.fingerprint,
-		dataOffset:  uint64(dataOffsetFor(len(desc))),
-		descLen:     uint32(len(desc)),
-		descCRC:     crc32.Checksum([]byte(desc), crcTable),
-	}
+// initialize writes a new, empty array with header h into the locked file.
+func (a *Array[T]) initialize(h header, capacity int) error {
+	a.h = h
 	a.slot = 1 // so that the first Sync writes slot 0
 	if err := a.f.Truncate(0); err != nil {
 		return err
 	}
-	if _, err := a.f.WriteAt([]byte(desc), descOffset); err != nil {
+	if _, err := a.f.WriteAt([]byte(a.l.desc), descOffset); err != nil {
 		return err
 	}
-	if err := a.setCapacity(max(capacity, minCapacityBytes/a.l.size, 1)); err != nil {
+	if err := a.setCapacity(a.minCapacity(capacity)); err != nil {
 		return err
 	}
 	return a.Sync()
 }
 
-// fitsHeader refuses a layout that an array file's header cannot record.
-func fitsHeader(path string, l *layout) error {
-	if len(l.desc) > maxDescLen {
-		return errorf(ErrType, "%s: the layout of %s takes %d bytes to describe; an array file holds at most %d", path, l.name, len(l.desc), maxDescLen)
-	}
-	// Narrowing to the header's uint32: records of 4 GiB or more are refused.
-	if uint64(l.size) > math.MaxUint32 {
-		return errorf(ErrType, "%s: %s is %d bytes; an array file holds records of less than 4 GiB", path, l.name, l.size)
-	}
-	return nil
-}
+// minCapacity is the capacity an array of n records keeps at least.
+func (a *Array[T]) minCapacity(n int) int { return max(n, minCapacityBytes/a.l.size, 1) }
 
 // Open opens the named Array file of T, read-only (RDONLY) or for reading
 // and writing (RDWR). It refuses, with an error that says what it expected
@@ -151,7 +125,7 @@ func Open[T any](path string, prot int) (*Array[T], error) {
 	case RDWR:
 		flag = os.O_RDWR
 	default:
-		return nil, errorf(ErrInvalid, "%s: Open takes RDONLY or RDWR, got prot %#x", path, prot)
+		return nil, fileErrorf(ErrInvalid, path, "Open takes RDONLY or RDWR, got prot %#x", prot)
 	}
 	a, err := openLocked[T](path, flag, 0, l)
 	if err != nil {
@@ -159,7 +133,7 @@ func Open[T any](path string, prot int) (*Array[T], error) {
 	}
 	if err := a.load(); err != nil {
 		a.release()
-		return nil, err
+		return nil, inFile("open", path, err)
 	}
 	return a, nil
 }
@@ -168,123 +142,121 @@ func Open[T any](path string, prot int) (*Array[T], error) {
 func openLocked[T any](path string, flag int, perm fs.FileMode, l *layout) (*Array[T], error) {
 	f, err := os.OpenFile(path, flag, perm)
 	if err != nil {
-		return nil, err
+		return nil, pathError("open", path, err)
 	}
 	writable := flag&os.O_RDWR != 0
 	err = withFD(f, func(fd uintptr) error { return lockFile(fd, writable) })
 	if errors.Is(err, ErrLocked) {
 		f.Close()
-		return nil, errorf(ErrLocked, "%s is open elsewhere (in this process or another); an Array has one writer or any number of readers", path)
+		return nil, fileErrorf(ErrLocked, path, "open elsewhere (in this process or another); an Array has one writer or any number of readers")
 	}
 	if err != nil {
 		f.Close()
-		return nil, &os.PathError{Op: "lock", Path: path, Err: err}
+		return nil, pathError("lock", path, err)
 	}
 	return &Array[T]{path: path, f: f, l: l, writable: writable}, nil
 }
 
-// load maps an existing file, then reads and checks its header. Everything
-// is read through the mapping, fault-safe, and checked against its length,
-// so that a file changed by another program cannot make a view past its end.
+// load maps an existing file, then reads and checks its header.
 func (a *Array[T]) load() error {
 	prot := RDONLY
 	if a.writable {
 		prot = RDWR
 	}
-	var err error
-	if a.m, err = Map(a.f, prot, 0); err != nil {
-		return err
-	}
-	size := int64(len(a.m))
-	if size < descOffset {
-		return errorf(ErrFormat, "%s: %d bytes is too short for an array file", a.path, size)
-	}
-	head := make([]byte, descOffset)
-	if _, err := a.m.ReadAt(head, 0); err != nil {
-		return err
-	}
-	h, slot, err := readHeader(head)
+	m, err := Map(a.f, prot, 0)
 	if err != nil {
-		return errorf(ErrFormat, "%s: %v", a.path, err)
-	}
-	if err := a.checkHeader(h, size); err != nil {
 		return err
 	}
-	a.h, a.slot, a.count = h, slot, int(h.count)
-	a.setItems()
+	a.setMapping(m)
+	if a.h, a.slot, err = readArrayHeader(a.m, a.l); err != nil {
+		return err
+	}
+	a.count = int(a.h.count)
+	a.setMapping(m)
 	return nil
 }
 
-// checkHeader checks that h describes records of T in this host's byte
-// order, stored within the size bytes of the file.
-func (a *Array[T]) checkHeader(h header, size int64) error {
-	if h.order != hostOrder {
-		return errorf(ErrByteOrder, "%s holds %s records; this host is %s", a.path, orderName(h.order), orderName(hostOrder))
+// setMapping makes m the array's mapping of its whole file and resets
+// everything derived from it: the room for records, and how much of it is
+// prefaulted. A nil m leaves the array with no mapping.
+func (a *Array[T]) setMapping(m MMap) {
+	a.m, a.items, a.prefaultedTo = m, nil, 0
+	if len(m) < int(a.h.dataOffset) || a.h.dataOffset == 0 {
+		return
 	}
-	if h.descLen > maxDescLen || int64(h.descLen) > size-descOffset {
-		return errorf(ErrFormat, "%s: layout description of %d bytes does not fit in the %d-byte file", a.path, h.descLen, size)
-	}
-	desc := make([]byte, h.descLen)
-	if _, err := a.m.ReadAt(desc, descOffset); err != nil {
-		return err
-	}
-	if crc32.Checksum(desc, crcTable) != h.descCRC {
-		return errorf(ErrFormat, "%s: layout description checksum mismatch", a.path)
-	}
-	if h.elemSize != uint32(a.l.size) || h.elemAlign != uint32(a.l.align) || h.fingerprint != a.l.fingerprint || string(desc) != a.l.desc {
-		return errorf(ErrType, "%s holds %d-byte records laid out as %s; %s is %d bytes laid out as %s",
-			a.path, h.elemSize, desc, a.l.name, a.l.size, a.l.desc)
-	}
-	if h.dataOffset != uint64(dataOffsetFor(int(h.descLen))) || h.dataOffset > uint64(size) ||
-		h.count > h.capacity || h.count > (uint64(size)-h.dataOffset)/uint64(a.l.size) {
-		return errorf(ErrFormat, "%s: header counts %d records (capacity %d) of %d bytes from offset %d, but the file has %d bytes",
-			a.path, h.count, h.capacity, a.l.size, h.dataOffset, size)
-	}
-	return nil
-}
-
-func orderName(o uint8) string {
-	switch o {
-	case littleEndian:
-		return "little-endian"
-	case bigEndian:
-		return "big-endian"
-	}
-	return "unknown-byte-order"
-}
-
-// setItems points a.items at the room for records in the current mapping.
-// Nothing of it is prefaulted yet.
-func (a *Array[T]) setItems() {
-	room := a.m[a.h.dataOffset:]
-	room = room[:len(room)/a.l.size*a.l.size]
-	a.items = castSlice[T](room, a.l)
-	a.ready = min(a.count, len(a.items))
+	room := m[a.h.dataOffset:]
+	a.items = castSlice[T](room[:len(room)/a.l.size*a.l.size])
+	a.prefaultedTo = min(a.count, len(a.items))
 }
 
 // setCapacity resizes the file to hold n records and maps all of it.
 func (a *Array[T]) setCapacity(n int) error {
 	if n > (maxInt-int(a.h.dataOffset))/a.l.size {
-		return errorf(ErrRange, "%s: %d records of %d bytes do not fit in an int", a.path, n, a.l.size)
+		return errorf(ErrRange, "%d records of %d bytes do not fit in an int", n, a.l.size)
 	}
-	err := resizeFile(&a.m, a.f, int64(a.h.dataOffset)+int64(n)*int64(a.l.size), RDWR)
-	a.grown = true
-	a.items, a.ready = nil, 0
-	if a.m != nil {
-		a.setItems()
-	}
+	m := a.m
+	err := resizeFile(&m, a.f, int64(a.h.dataOffset)+int64(n)*int64(a.l.size))
+	a.resizedSinceSync = true
+	a.setMapping(m)
 	return err
+}
+
+// resizeFile sets the size of f to size > 0 bytes, which the caller has
+// checked fits in an int, and makes *m, a read-write mapping of the whole
+// of f (or nil, for none yet), cover all of it. If it fails, *m still maps
+// the whole file as it was, or is nil if the file could not be mapped again.
+func resizeFile(m *MMap, f *os.File, size int64) error {
+	grow := size > int64(len(*m))
+	if grow {
+		if err := f.Truncate(size); err != nil {
+			return err
+		}
+	}
+	if len(*m) == 0 {
+		nm, err := Map(f, RDWR, 0)
+		*m = nm
+		return err
+	}
+	nm, err := mappings.remap(*m, int(size))
+	switch {
+	case err == nil:
+		*m = nm
+		if !grow {
+			return f.Truncate(size)
+		}
+		return nil
+	case !errors.Is(err, errors.ErrUnsupported):
+		return err
+	case grow:
+		// Map the grown file before unmapping the old view, so that *m
+		// stays valid if mapping fails.
+		nm, err := Map(f, RDWR, 0)
+		if err != nil {
+			return err
+		}
+		old := *m
+		*m = nm
+		return old.Unmap()
+	}
+	// Windows cannot shrink a file while a view of it exists.
+	if err := m.Unmap(); err != nil {
+		return err
+	}
+	err = f.Truncate(size)
+	nm, mapErr := Map(f, RDWR, 0)
+	*m = nm
+	return cmp.Or(err, mapErr)
 }
 
 // usable reports why the array cannot be used, if it cannot.
 func (a *Array[T]) usable(write bool) error {
 	switch {
 	case a.f == nil:
-		return &os.PathError{Op: "use", Path: a.path, Err: os.ErrClosed}
+		return pathError("use", a.path, os.ErrClosed)
 	case a.m == nil:
-		return errorf(ErrInvalid, "%s: the file could not be mapped again after a resize; Close the array and Open it again", a.path)
+		return fileErrorf(ErrInvalid, a.path, "the file could not be mapped again after a resize; Close the array and Open it again")
 	case write && !a.writable:
-		return errorf(ErrInvalid, "%s is open read-only", a.path)
+		return fileErrorf(ErrInvalid, a.path, "opened read-only; Open it with RDWR to change it")
 	}
 	return nil
 }
@@ -312,7 +284,7 @@ func (a *Array[T]) Items() Slice[T] {
 // which invalidates slices from [Array.Items]. The records are durable only
 // after [Array.Sync].
 func (a *Array[T]) Append(v ...T) error {
-	if a.count+len(v) > a.ready {
+	if a.count+len(v) > a.prefaultedTo {
 		if err := a.prepare(len(v)); err != nil {
 			return err
 		}
@@ -336,9 +308,9 @@ func (a *Array[T]) prepare(n int) error {
 	if err := a.reserve(n); err != nil {
 		return err
 	}
-	start, end := max(a.ready, a.count), min(len(a.items), a.count+n+prefaultBytes/a.l.size)
+	start, end := max(a.prefaultedTo, a.count), min(len(a.items), a.count+n+prefaultBytes/a.l.size)
 	a.items[start:end].Bytes().prefaultWrite()
-	a.ready = end
+	a.prefaultedTo = end
 	return nil
 }
 
@@ -346,7 +318,7 @@ func (a *Array[T]) prepare(n int) error {
 // grow the file. It invalidates slices from [Array.Items] if the file grows.
 func (a *Array[T]) Grow(n int) error {
 	if n < 0 {
-		return errorf(ErrInvalid, "%s: Grow(%d): negative count", a.path, n)
+		return fileErrorf(ErrInvalid, a.path, "Grow(%d): negative count", n)
 	}
 	return a.reserve(n)
 }
@@ -357,13 +329,13 @@ func (a *Array[T]) reserve(n int) error {
 		return err
 	}
 	if n > maxInt-a.count {
-		return errorf(ErrRange, "%s: %d more records overflow an int", a.path, n)
+		return fileErrorf(ErrRange, a.path, "%d more records overflow an int", n)
 	}
 	need := a.count + n
 	if need <= len(a.items) {
 		return nil
 	}
-	return a.setCapacity(max(need, 2*len(a.items)))
+	return inFile("grow", a.path, a.setCapacity(max(need, 2*len(a.items))))
 }
 
 // Truncate keeps the first n records and drops the rest; n must be between
@@ -376,15 +348,15 @@ func (a *Array[T]) Truncate(n int) error {
 		return err
 	}
 	if n < 0 || n > a.count {
-		return errorf(ErrRange, "%s: Truncate(%d) of an array of %d records", a.path, n, a.count)
+		return fileErrorf(ErrRange, a.path, "Truncate(%d) of an array of %d records", n, a.count)
 	}
 	a.count = n
 	if err := a.Sync(); err != nil {
 		return err
 	}
-	if keep := max(n, minCapacityBytes/a.l.size, 1); len(a.items) > 2*keep {
+	if keep := a.minCapacity(n); len(a.items) > 2*keep {
 		if err := a.setCapacity(keep); err != nil {
-			return err
+			return inFile("shrink", a.path, err)
 		}
 		return a.Sync()
 	}
@@ -399,15 +371,19 @@ func (a *Array[T]) Sync() error {
 	if err := a.usable(false); err != nil || !a.writable {
 		return err
 	}
+	return inFile("sync", a.path, a.sync())
+}
+
+func (a *Array[T]) sync() error {
 	if err := a.items[:a.count].Flush(); err != nil {
 		return err
 	}
-	if a.grown {
+	if a.resizedSinceSync {
 		// The records are flushed; the file's new size must be too.
 		if err := a.f.Sync(); err != nil {
 			return err
 		}
-		a.grown = false
+		a.resizedSinceSync = false
 	}
 	next := a.h
 	next.seq++
@@ -427,7 +403,7 @@ func (a *Array[T]) Sync() error {
 // wrapping [fs.ErrClosed].
 func (a *Array[T]) Close() error {
 	if a.f == nil {
-		return &os.PathError{Op: "close", Path: a.path, Err: os.ErrClosed}
+		return pathError("close", a.path, os.ErrClosed)
 	}
 	var err error
 	if a.m != nil {
@@ -441,6 +417,7 @@ func (a *Array[T]) release() error {
 	err := a.m.Unmap()
 	unlockErr := withFD(a.f, unlockFile)
 	closeErr := a.f.Close()
-	a.f, a.m, a.items, a.count, a.ready = nil, nil, nil, 0, 0
-	return errors.Join(err, unlockErr, closeErr)
+	a.f, a.count = nil, 0
+	a.setMapping(nil)
+	return inFile("close", a.path, errors.Join(err, unlockErr, closeErr))
 }

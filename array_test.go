@@ -174,10 +174,10 @@ func TestArrayArgumentErrors(t *testing.T) {
 }
 
 func TestArrayRefusesLongLayoutDescriptions(t *testing.T) {
-	if err := fitsHeader("x.arr", &layout{name: "long", desc: strings.Repeat("x", maxDescLen+1), size: 8}); !errors.Is(err, ErrType) || !strings.Contains(err.Error(), "to describe") {
+	if err := errOf(newHeader(&layout{name: "long", desc: strings.Repeat("x", maxDescLen+1), size: 8})); !errors.Is(err, ErrType) || !strings.Contains(err.Error(), "to describe") {
 		t.Errorf("a layout description over the limit: got %v; want ErrType", err)
 	}
-	if err := fitsHeader("x.arr", &layout{name: "ok", desc: "u64", size: 8}); err != nil {
+	if err := errOf(newHeader(&layout{name: "ok", desc: "u64", size: 8})); err != nil {
 		t.Errorf("an ordinary layout: %v", err)
 	}
 }
@@ -187,7 +187,7 @@ func TestArrayRefusesHugeRecords(t *testing.T) {
 		t.Skip("no type reaches 4 GiB on a 32-bit target")
 	}
 	huge := uint64(1) << 32
-	if err := fitsHeader("x.arr", &layout{name: "huge", desc: "[4294967296]u8", size: int(huge)}); !errors.Is(err, ErrType) || !strings.Contains(err.Error(), "less than 4 GiB") {
+	if err := errOf(newHeader(&layout{name: "huge", desc: "[4294967296]u8", size: int(huge)})); !errors.Is(err, ErrType) || !strings.Contains(err.Error(), "less than 4 GiB") {
 		t.Errorf("records of 4 GiB: got %v; want ErrType", err)
 	}
 }
@@ -210,7 +210,7 @@ func TestArrayRefusesWhenItCannot(t *testing.T) {
 			a.Append(mkrec(0, 0))
 			a.Close()
 			return mustOpen[rec](t, path, RDONLY)
-		}, ErrInvalid, "is open read-only", nil, func(t *testing.T, a *Array[rec]) {
+		}, ErrInvalid, "opened read-only", nil, func(t *testing.T, a *Array[rec]) {
 			checkRecs(t, a, 1)
 		}},
 		{"closed", func(t *testing.T) *Array[rec] {
@@ -234,7 +234,7 @@ func TestArrayRefusesWhenItCannot(t *testing.T) {
 			if err := a.m.Unmap(); err != nil {
 				t.Fatal(err)
 			}
-			a.items, a.ready = nil, 0
+			a.setMapping(nil)
 			return a
 		}, ErrInvalid, "could not be mapped again", ErrInvalid, func(t *testing.T, a *Array[rec]) {
 			if err := a.Close(); err != nil {
@@ -292,6 +292,7 @@ func TestArrayWrongType(t *testing.T) {
 		if !errors.Is(err, ErrType) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v; want ErrType saying %q", c.name, err, c.want)
 		}
+		checkFileError(t, err, path)
 	}
 	checkRecs(t, mustOpen[rec](t, path, RDONLY), 1)
 }
@@ -324,6 +325,48 @@ func TestArrayOtherByteOrder(t *testing.T) {
 	if !errors.Is(err, ErrByteOrder) || !strings.Contains(err.Error(), want) {
 		t.Errorf("got %v; want ErrByteOrder saying %q", err, want)
 	}
+	checkFileError(t, err, path)
+}
+
+// checkFileError fails the test unless err's message starts with "mmap: ",
+// says it once, and names the file at path.
+func checkFileError(t *testing.T, err error, path string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error; want one about %s", path)
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "mmap: ") || strings.Count(msg, "mmap:") != 1 || !strings.Contains(msg, path) {
+		t.Errorf("message %q: want %q once, at the start, and the file's name", msg, "mmap:")
+	}
+}
+
+func TestArrayOpenErrorsNameTheFile(t *testing.T) {
+	dir := tempDir(t)
+	missing := filepath.Join(dir, "missing.arr")
+	_, err := Open[rec](missing, RDONLY)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing file: got %v; want fs.ErrNotExist", err)
+	}
+	checkFileError(t, err, missing)
+	_, err = Open[rec](dir, RDWR)
+	checkFileError(t, err, dir)
+	_, err = Open[rec](missing, COPY)
+	if !errors.Is(err, ErrInvalid) {
+		t.Errorf("prot COPY: got %v; want ErrInvalid", err)
+	}
+	checkFileError(t, err, missing)
+
+	path := arrayPath(t)
+	w := mustCreate[rec](t, path)
+	_, err = Open[rec](path, RDWR)
+	if !errors.Is(err, ErrLocked) {
+		t.Errorf("a second writer: got %v; want ErrLocked", err)
+	}
+	checkFileError(t, err, path)
+	w.Close()
+	_, err = Create[rec](filepath.Join(dir, "no", "such", "dir.arr"))
+	checkFileError(t, err, filepath.Join(dir, "no", "such", "dir.arr"))
 }
 
 // TestArrayLittleEndianFixture opens a file written on a little-endian host
@@ -417,6 +460,7 @@ func TestArrayDamagedHeader(t *testing.T) {
 				if !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.want) {
 					t.Fatalf("got %v; want %v saying %q", err, c.kind, c.want)
 				}
+				checkFileError(t, err, path)
 				return
 			}
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math"
 )
 
 // The layout of an Array file; FORMAT.md describes it for other languages.
@@ -111,4 +112,85 @@ func slotOffset(i int) int { return i * slot1Offset }
 // bytes: the next multiple of dataAlign.
 func dataOffsetFor(descLen int) int64 {
 	return int64(roundUp(uintptr(descOffset+descLen), dataAlign))
+}
+
+// hostOrder is this host's byte order, as a header records it.
+var hostOrder = func() uint8 {
+	if binary.NativeEndian.Uint16([]byte{1, 0}) == 1 {
+		return littleEndian
+	}
+	return bigEndian
+}()
+
+func orderName(o uint8) string {
+	switch o {
+	case littleEndian:
+		return "little-endian"
+	case bigEndian:
+		return "big-endian"
+	}
+	return "unknown-byte-order"
+}
+
+// newHeader returns the header of an empty array of records of layout l, or
+// an error wrapping ErrType if the header cannot record l.
+func newHeader(l *layout) (header, error) {
+	if len(l.desc) > maxDescLen {
+		return header{}, errorf(ErrType, "the layout of %s takes %d bytes to describe; an array file holds at most %d", l.name, len(l.desc), maxDescLen)
+	}
+	// Narrowing to the header's uint32: records of 4 GiB or more are refused.
+	if uint64(l.size) > math.MaxUint32 {
+		return header{}, errorf(ErrType, "%s is %d bytes; an array file holds records of less than 4 GiB", l.name, l.size)
+	}
+	return header{
+		order:       hostOrder,
+		elemSize:    uint32(l.size),
+		elemAlign:   uint32(l.align),
+		fingerprint: l.fingerprint,
+		dataOffset:  uint64(dataOffsetFor(len(l.desc))),
+		descLen:     uint32(len(l.desc)),
+		descCRC:     crc32.Checksum([]byte(l.desc), crcTable),
+	}, nil
+}
+
+// readArrayHeader reads the header of the array file in m, size bytes long,
+// and checks that it describes records of layout l in this host's byte
+// order, stored within the file. Everything is read with m.ReadAt, which
+// turns a fault (the file shrank under the mapping) into an error.
+func readArrayHeader(m MMap, l *layout) (header, int, error) {
+	size := int64(len(m))
+	if size < descOffset {
+		return header{}, 0, errorf(ErrFormat, "%d bytes is too short for an array file", size)
+	}
+	head := make([]byte, descOffset)
+	if _, err := m.ReadAt(head, 0); err != nil {
+		return header{}, 0, err
+	}
+	h, slot, err := readHeader(head)
+	if err != nil {
+		return header{}, 0, err
+	}
+	if h.order != hostOrder {
+		return header{}, 0, errorf(ErrByteOrder, "holds %s records; this host is %s", orderName(h.order), orderName(hostOrder))
+	}
+	if h.descLen > maxDescLen || int64(h.descLen) > size-descOffset {
+		return header{}, 0, errorf(ErrFormat, "layout description of %d bytes does not fit in the %d-byte file", h.descLen, size)
+	}
+	desc := make([]byte, h.descLen)
+	if _, err := m.ReadAt(desc, descOffset); err != nil {
+		return header{}, 0, err
+	}
+	if crc32.Checksum(desc, crcTable) != h.descCRC {
+		return header{}, 0, errorf(ErrFormat, "layout description checksum mismatch")
+	}
+	if h.elemSize != uint32(l.size) || h.elemAlign != uint32(l.align) || h.fingerprint != l.fingerprint || string(desc) != l.desc {
+		return header{}, 0, errorf(ErrType, "holds %d-byte records laid out as %s; %s is %d bytes laid out as %s",
+			h.elemSize, desc, l.name, l.size, l.desc)
+	}
+	if h.dataOffset != uint64(dataOffsetFor(int(h.descLen))) || h.dataOffset > uint64(size) ||
+		h.count > h.capacity || h.count > (uint64(size)-h.dataOffset)/uint64(l.size) {
+		return header{}, 0, errorf(ErrFormat, "header counts %d records (capacity %d) of %d bytes from offset %d, but the file has %d bytes",
+			h.count, h.capacity, l.size, h.dataOffset, size)
+	}
+	return h, slot, nil
 }

@@ -9,18 +9,6 @@ import (
 	"sync"
 )
 
-// A flat type is a type whose every value can be stored in a file and read
-// back, on any platform of the same byte order, by mapping the file: sized
-// integers, float32, float64, complex64, complex128, and arrays and structs of
-// flat types, with no implicit padding anywhere and a size above zero. Blank
-// (_) fields are explicit padding.
-//
-// A flat type's natural alignment is that of its largest field, each
-// number aligned to its own size (a complex number to half of it). Because
-// no padding is allowed under natural alignment, a flat type has the same
-// layout on 32-bit and 64-bit targets, and views of it are required to start
-// at a multiple of its natural alignment in a file on every target.
-
 // layout is what the package knows about a type after checking it.
 type layout struct {
 	name        string // the type as Go prints it
@@ -48,8 +36,8 @@ func layoutOf(t reflect.Type) (*layout, error) {
 	return l.(*layout), l.(*layout).err
 }
 
-// CheckType reports whether T is a flat type, the test that [MapSlice],
-// [View] and [Array] apply. The error is a [*TypeError] naming the field at
+// CheckType reports whether T is a flat type (see the package doc), the test
+// that [MapSlice], [View] and [Array] apply. The error is a [*TypeError] naming the field at
 // fault and the fix. The result is cached per type.
 func CheckType[T any]() error {
 	_, err := layoutFor[T]()

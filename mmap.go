@@ -1,58 +1,10 @@
-// Package mmap maps files into memory, as bytes and as arrays of fixed-size
-// records.
-//
-// The package has three layers. [MMap] is a mapped region of a file (or of
-// anonymous memory) seen as a []byte; [Map], [MapRegion], [MMap.Flush],
-// [MMap.Lock], [MMap.Unlock] and [MMap.Unmap] keep the names, signatures and
-// constant values of github.com/edsrzf/mmap-go, so a program switches by
-// changing its import line. [Slice] is the same memory seen as a []T of a flat
-// type T, after the type, the alignment and the size have been checked. [Array]
-// is a self-describing file of records that can be created, reopened with a
-// type check, grown and synced.
-//
-// Every operation behaves the same on every supported OS: an empty file maps
-// to an empty, non-nil MMap; any offset is accepted (the package aligns the
-// mapping to the page size, or on Windows to the 64 KiB allocation
-// granularity, and returns the slice that starts at the requested byte); a
-// region that would reach past the end of the file is refused with an error
-// wrapping [ErrRange] instead of being mapped.
-//
-// # Concurrency
-//
-// Map, MapRegion and the methods of MMap may be called from any goroutine.
-// The bytes of a mapping are plain memory: concurrent reads are safe, and
-// concurrent writes, or a write concurrent with a read, need the caller's own
-// synchronization, as with any []byte. Unmap must not run concurrently with
-// any other use of the same mapping.
-//
-// # Caveats
-//
-// An MMap must not be used after Unmap: the memory is gone, and touching it
-// crashes the process. Sub-slices and typed views share that lifetime.
-//
-// If the file is truncated, by this process or another, while it is mapped,
-// reading or writing the lost pages raises SIGBUS on Unix and crashes the
-// process. [MMap.ReadAt] and [MMap.WriteAt] catch that fault and return an
-// error wrapping [ErrFault]; direct indexing cannot. Windows refuses to
-// truncate a file that is mapped.
-//
-// Typed views use the host's byte order; [Array] files record it and refuse
-// to open on a host of the other order.
-//
-// On 32-bit platforms a region must fit in the address space; a region whose
-// length does not fit in an int is refused with [ErrRange].
 package mmap
 
 import (
-	"cmp"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
-	"slices"
-	"sync"
 )
 
 // Protection bits for the prot argument of [Map] and [MapRegion]. The values
@@ -85,133 +37,6 @@ const (
 	knownFlags = ANON | POPULATE
 )
 
-// Errors returned by the package. Detailed errors wrap one of these; test
-// with [errors.Is].
-var (
-	// ErrInvalid reports an argument that can never be valid: unknown prot
-	// or flags bits, a nil file, or a slice the package did not map.
-	ErrInvalid = errors.New("mmap: invalid argument")
-	// ErrRange reports an offset or length outside the file or the mapping,
-	// or too large for an int. See [RangeError].
-	ErrRange = errors.New("mmap: out of range")
-	// ErrFault reports a memory fault caught by [MMap.ReadAt] or
-	// [MMap.WriteAt]: the file shrank under the mapping, or the memory is
-	// read-only.
-	ErrFault = errors.New("mmap: memory fault")
-	// ErrAlignment reports a typed view whose start is not aligned for its
-	// element type. See [AlignmentError].
-	ErrAlignment = errors.New("mmap: misaligned view")
-	// ErrSize reports a typed view whose byte length is not a whole number
-	// of elements. See [SizeError].
-	ErrSize = errors.New("mmap: length not a multiple of the element size")
-	// ErrType reports a type that is not flat and so cannot be mapped (see
-	// [TypeError]), or an [Array] file that holds records of another layout.
-	ErrType = errors.New("mmap: type cannot be mapped")
-	// ErrFormat reports a file that is not a valid [Array] file: bad magic,
-	// version or checksum, or a header that counts more than the file holds.
-	ErrFormat = errors.New("mmap: not a valid array file")
-	// ErrByteOrder reports an [Array] file written on a host of the other
-	// byte order.
-	ErrByteOrder = errors.New("mmap: array file has the other byte order")
-	// ErrLocked reports an [Array] file that another writer (or, for a
-	// writer, another reader) has open, in this process or another.
-	ErrLocked = errors.New("mmap: array file is locked")
-)
-
-// RangeError reports a region that does not lie within a file or a mapping.
-// It wraps [ErrRange].
-type RangeError struct {
-	Offset int64 // start of the region, in bytes
-	Length int64 // length of the region, in bytes
-	Size   int64 // size of the file or mapping, in bytes
-}
-
-func (e *RangeError) Error() string {
-	what := "does not fit in an int on this platform"
-	switch {
-	case e.Offset < 0:
-		what = "has a negative offset"
-	case e.Offset > e.Size:
-		what = "starts past the end"
-	case e.Length > e.Size-e.Offset:
-		what = "runs past the end"
-	}
-	return fmt.Sprintf("mmap: region at offset %d, length %d %s (size %d)", e.Offset, e.Length, what, e.Size)
-}
-
-func (e *RangeError) Unwrap() error { return ErrRange }
-
-// FaultError reports a memory fault at Addr, caught during [MMap.ReadAt] or
-// [MMap.WriteAt]. It wraps [ErrFault].
-type FaultError struct {
-	Addr uintptr // the faulting address, or 0 where the OS does not say
-	Op   string  // "read" or "write"
-}
-
-func (e *FaultError) Error() string {
-	return fmt.Sprintf("mmap: fault on %s at address %#x (file truncated under the mapping, or memory not writable)", e.Op, e.Addr)
-}
-
-func (e *FaultError) Unwrap() error { return ErrFault }
-
-// AlignmentError reports a typed view that would start at an address not
-// aligned for its element type. It wraps [ErrAlignment].
-type AlignmentError struct {
-	Type   string  // the element type
-	Offset int64   // the view's offset in its file; meaningful when Addr is 0
-	Addr   uintptr // the view's address, when it has no file
-	Align  int     // the alignment Type needs
-}
-
-func (e *AlignmentError) Error() string {
-	if e.Addr != 0 {
-		return fmt.Sprintf("mmap: address %#x is %d-byte aligned; %s needs %d", e.Addr, e.Addr&-e.Addr, e.Type, e.Align)
-	}
-	return fmt.Sprintf("mmap: offset %d is %d-byte aligned; %s needs %d", e.Offset, e.Offset&-e.Offset, e.Type, e.Align)
-}
-
-func (e *AlignmentError) Unwrap() error { return ErrAlignment }
-
-// SizeError reports a typed view whose byte length is not a whole number of
-// elements. It wraps [ErrSize].
-type SizeError struct {
-	Type     string // the element type
-	Length   int64  // the byte length of the region
-	ElemSize int    // the size of Type
-}
-
-func (e *SizeError) Error() string {
-	return fmt.Sprintf("mmap: %d bytes are not a whole number of %s (%d bytes each): %d bytes left over",
-		e.Length, e.Type, e.ElemSize, e.Length%int64(e.ElemSize))
-}
-
-func (e *SizeError) Unwrap() error { return ErrSize }
-
-// TypeError reports a type that is not flat. It wraps [ErrType].
-type TypeError struct {
-	Type    string // the type, as Go prints it
-	Field   string // path of the field at fault ("Pos.X", "Tags[i]"), or "" for the type itself
-	Problem string // what is wrong, and the fix
-}
-
-func (e *TypeError) Error() string { return "mmap: cannot map " + e.Type + ": " + e.Problem }
-
-func (e *TypeError) Unwrap() error { return ErrType }
-
-// detailError is an error of one of the sentinel kinds with its own message.
-type detailError struct {
-	kind error
-	msg  string
-}
-
-func (e *detailError) Error() string { return "mmap: " + e.msg }
-func (e *detailError) Unwrap() error { return e.kind }
-
-// errorf returns an error wrapping kind, with a formatted message.
-func errorf(kind error, format string, args ...any) error {
-	return &detailError{kind: kind, msg: fmt.Sprintf(format, args...)}
-}
-
 // MMap is a memory-mapped region of a file or of anonymous memory. It is a
 // []byte: index it, slice it, pass it to anything that takes bytes. Its
 // capacity equals its length.
@@ -239,12 +64,13 @@ func Map(f *os.File, prot, flags int) (MMap, error) {
 // The file may be closed as soon as MapRegion returns; the mapping stays valid
 // until [MMap.Unmap].
 func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, error) {
-	return mapRegion(f, length, prot, flags, offset, func(int) error { return nil })
+	return mapRegion(f, length, prot, flags, offset, 1, "byte")
 }
 
-// mapRegion is MapRegion with check called on the region's length in bytes
-// before anything is mapped; its error is returned as is.
-func mapRegion(f *os.File, length int, prot, flags int, offset int64, check func(n int) error) (MMap, error) {
+// mapRegion is MapRegion for a region of elements of elemSize bytes, of the
+// type named elemName: before anything is mapped, it refuses a region that is
+// not a whole number of them.
+func mapRegion(f *os.File, length int, prot, flags int, offset int64, elemSize int, elemName string) (MMap, error) {
 	if prot&^knownProt != 0 {
 		return nil, errorf(ErrInvalid, "unknown prot bits %#x (use RDONLY, RDWR, COPY, EXEC)", prot&^knownProt)
 	}
@@ -255,8 +81,8 @@ func mapRegion(f *os.File, length int, prot, flags int, offset int64, check func
 		if length <= 0 || offset != 0 {
 			return nil, errorf(ErrInvalid, "ANON needs a positive length and offset 0, got length %d, offset %d", length, offset)
 		}
-		if err := check(length); err != nil {
-			return nil, err
+		if length%elemSize != 0 {
+			return nil, &SizeError{Type: elemName, Length: int64(length), ElemSize: elemSize}
 		}
 		return mapAligned(nil, 0, 0, length, prot, flags)
 	}
@@ -267,11 +93,11 @@ func mapRegion(f *os.File, length int, prot, flags int, offset int64, check func
 	err := withFD(f, func(fd uintptr) error {
 		size, err := fileSize(fd)
 		if err != nil {
-			return &os.PathError{Op: "stat", Path: f.Name(), Err: err}
+			return pathError("stat", f.Name(), err)
 		}
 		n, err := region(size, offset, int64(length))
-		if err == nil {
-			err = check(n)
+		if err == nil && n%elemSize != 0 {
+			err = &SizeError{Type: elemName, Length: int64(n), ElemSize: elemSize}
 		}
 		if err != nil || n == 0 {
 			m = MMap{}
@@ -296,7 +122,7 @@ func withFD(f *os.File, fn func(fd uintptr) error) error {
 	}
 	var fnErr error
 	if err := rc.Control(func(fd uintptr) { fnErr = fn(fd) }); err != nil {
-		return &os.PathError{Op: "mmap", Path: f.Name(), Err: os.ErrClosed}
+		return pathError("map", f.Name(), os.ErrClosed)
 	}
 	return fnErr
 }
@@ -309,13 +135,13 @@ func region(size, offset, length int64) (int, error) {
 	if length < 0 {
 		length = size - offset
 	}
-	if offset < 0 || offset > size || length > size-offset {
-		return 0, &RangeError{Offset: offset, Length: length, Size: size}
+	if err := rangeError(offset, length, size); err != nil {
+		return 0, err
 	}
 	// Narrowing to int: the whole mapping, including the part before offset
 	// that alignment adds, must be addressable.
 	if length > int64(maxInt-granularity()) {
-		return 0, &RangeError{Offset: offset, Length: length, Size: size}
+		return 0, &RangeError{Offset: offset, Length: length, Size: size, Problem: notAnInt}
 	}
 	return int(length), nil
 }
@@ -330,9 +156,9 @@ func mapAligned(f *os.File, fd uintptr, offset int64, n int, prot, flags int) (M
 	mem, h, err := mmap(fd, offset-int64(delta), delta+n, prot, flags)
 	if err != nil {
 		if f == nil {
-			return nil, os.NewSyscallError("mmap", err)
+			return nil, syscallError("mmap", err)
 		}
-		return nil, &os.PathError{Op: "mmap", Path: f.Name(), Err: err}
+		return nil, pathError("map", f.Name(), err)
 	}
 	mp := &mapping{mem: mem, off: delta, n: n, prot: prot, flags: flags, h: h}
 	mappings.add(mp)
@@ -349,7 +175,7 @@ func (m MMap) Flush() error {
 	if err != nil || mp == nil || !mp.fileWritable() {
 		return err
 	}
-	return syscallErr("flush", flush(pages, mp.h))
+	return syscallError("flush", flush(pages, mp.h))
 }
 
 // Lock keeps the pages that cover m in RAM (mlock; VirtualLock on Windows).
@@ -365,7 +191,7 @@ func (m MMap) onPages(op string, fn func(pages []byte) error) error {
 	if err != nil || pages == nil {
 		return err
 	}
-	return syscallErr(op, fn(pages))
+	return syscallError(op, fn(pages))
 }
 
 // Unmap deletes the mapping and sets *m to nil. m must be the MMap that [Map]
@@ -411,7 +237,7 @@ func (m MMap) Advise(a Advice) error {
 	if a == DontNeed && mp.private() {
 		return nil
 	}
-	return syscallErr("advise", advise(pages, a))
+	return syscallError("advise", advise(pages, a))
 }
 
 // prefaultWrite asks the OS to make the pages that cover m present and
@@ -430,7 +256,7 @@ func (m MMap) prefaultWrite() {
 // copied before it.
 func (m MMap) ReadAt(p []byte, off int64) (n int, err error) {
 	if off < 0 {
-		return 0, &RangeError{Offset: off, Length: int64(len(p)), Size: int64(len(m))}
+		return 0, rangeError(off, int64(len(p)), int64(len(m)))
 	}
 	if off >= int64(len(m)) {
 		return 0, io.EOF
@@ -448,11 +274,11 @@ func (m MMap) ReadAt(p []byte, off int64) (n int, err error) {
 // truncated under it) is returned as a [*FaultError].
 func (m MMap) WriteAt(p []byte, off int64) (n int, err error) {
 	if off < 0 || off > int64(len(m)) {
-		return 0, &RangeError{Offset: off, Length: int64(len(p)), Size: int64(len(m))}
+		return 0, rangeError(off, int64(len(p)), int64(len(m)))
 	}
 	n, err = faultSafeCopy(m[off:], p, m[off:], "write")
 	if err == nil && n < len(p) {
-		err = &RangeError{Offset: off, Length: int64(len(p)), Size: int64(len(m))}
+		err = rangeError(off, int64(len(p)), int64(len(m)))
 	}
 	return n, err
 }
@@ -488,205 +314,4 @@ func faultSafeCopy(dst, src, mapped []byte, op string) (n int, err error) {
 		n = end
 	}
 	return n, nil
-}
-
-// syscallErr wraps an OS error once, naming the operation.
-func syscallErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return os.NewSyscallError(op, err)
-}
-
-// A mapping is one region mapped by the OS, with the part of it handed out.
-type mapping struct {
-	mem   []byte // the whole OS mapping, from the aligned-down offset
-	off   int    // where the caller's bytes start in mem
-	n     int    // how many bytes the caller got
-	prot  int
-	flags int
-	h     sysHandle
-}
-
-// user returns the slice handed to the caller, with its capacity capped so
-// that append cannot reach the alignment slack.
-func (mp *mapping) user() []byte { return mp.mem[mp.off : mp.off+mp.n : mp.off+mp.n] }
-
-// fileWritable reports whether writes to the mapping reach a file.
-func (mp *mapping) fileWritable() bool {
-	return mp.flags&ANON == 0 && mp.prot&COPY == 0 && mp.prot&RDWR != 0
-}
-
-// private reports whether the mapping's changes are private to the process.
-func (mp *mapping) private() bool { return mp.prot&COPY != 0 }
-
-// registry holds every live mapping, ordered by address, so that a slice can
-// be traced back to the mapping that contains it.
-type registry struct {
-	mu   sync.Mutex
-	live []*mapping // sorted by address of mem
-}
-
-var mappings registry
-
-// find returns the index of the mapping that contains the address a, or -1.
-// The caller holds r.mu.
-func (r *registry) find(a uintptr) int {
-	i, found := slices.BinarySearchFunc(r.live, a, func(mp *mapping, a uintptr) int {
-		switch start := addr(mp.mem); {
-		case a < start:
-			return 1
-		case a-start >= uintptr(len(mp.mem)):
-			return -1
-		}
-		return 0
-	})
-	if !found {
-		return -1
-	}
-	return i
-}
-
-func (r *registry) add(mp *mapping) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.insert(mp)
-}
-
-// insert puts mp in address order. The caller holds r.mu.
-func (r *registry) insert(mp *mapping) {
-	a := addr(mp.mem)
-	i, _ := slices.BinarySearchFunc(r.live, a, func(x *mapping, a uintptr) int {
-		return cmp.Compare(addr(x.mem), a)
-	})
-	r.live = slices.Insert(r.live, i, mp)
-}
-
-// pages returns the mapping that contains b and the page-aligned part of its
-// memory that covers b. An empty b gives a nil mapping and no error. A b that
-// no mapping contains is an error wrapping ErrInvalid.
-func (r *registry) pages(b []byte) (*mapping, []byte, error) {
-	if len(b) == 0 {
-		return nil, nil, nil
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	i := r.find(addr(b))
-	if i < 0 {
-		return nil, nil, errorf(ErrInvalid, "%d bytes at %#x, not mapped by this package (or already unmapped)", len(b), addr(b))
-	}
-	mp := r.live[i]
-	start := int(addr(b) - addr(mp.mem))
-	if len(b) > len(mp.mem)-start {
-		return nil, nil, errorf(ErrInvalid, "%d bytes at %#x run past the end of their mapping", len(b), addr(b))
-	}
-	page := os.Getpagesize()
-	lo := start - start%page
-	hi := min((start+len(b)+page-1)/page*page, len(mp.mem))
-	return mp, mp.mem[lo:hi], nil
-}
-
-// exact returns the index of the mapping whose caller's slice is exactly m.
-// An m that no mapping contains is -1 with no error. The caller holds r.mu.
-func (r *registry) exact(m []byte, op string) (int, error) {
-	i := r.find(addr(m))
-	if i < 0 {
-		if len(m) == 0 {
-			return -1, nil // nil, or an empty region that was never mapped
-		}
-		return -1, errorf(ErrInvalid, "%s of %d bytes at %#x, not mapped by this package (or already unmapped)", op, len(m), addr(m))
-	}
-	mp := r.live[i]
-	if addr(m) != addr(mp.user()) || len(m) != mp.n {
-		return -1, errorf(ErrInvalid, "%s of a sub-slice (%d bytes at offset %d of a %d-byte mapping); call it on the MMap that Map returned", op, len(m), int(addr(m)-addr(mp.user())), mp.n)
-	}
-	return i, nil
-}
-
-// unmap unmaps the mapping whose caller's slice is exactly m.
-func (r *registry) unmap(m []byte) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	i, err := r.exact(m, "Unmap")
-	if i < 0 {
-		return err
-	}
-	mp := r.live[i]
-	// Held under r.mu: once the OS frees the range it may hand it out again,
-	// and the registry must not hold an overlapping entry at that moment.
-	if err := unmap(mp.mem, mp.h); err != nil {
-		return syscallErr("unmap", err)
-	}
-	r.live = slices.Delete(r.live, i, i+1)
-	return nil
-}
-
-// remap resizes *m, a non-empty whole mapping made from offset 0, to n bytes
-// in place (mremap). Where the OS cannot, the error wraps
-// errors.ErrUnsupported and nothing changes.
-func (r *registry) remap(m *MMap, n int) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	i, err := r.exact(*m, "remap")
-	if i < 0 {
-		return err
-	}
-	mp := r.live[i]
-	mem, err := mremap(mp.mem, n)
-	if err != nil {
-		return syscallErr("mremap", err)
-	}
-	r.live = slices.Delete(r.live, i, i+1)
-	mp.mem, mp.n = mem, n
-	r.insert(mp)
-	*m = mp.user()
-	return nil
-}
-
-// resizeFile sets the size of f to size bytes and makes *m, a mapping of
-// the whole of f made with prot (or nil, for none yet), cover all of it. If
-// it fails, *m still maps the whole file as it was, or is nil if the file
-// could not be mapped again.
-func resizeFile(m *MMap, f *os.File, size int64, prot int) error {
-	if _, err := region(size, 0, -1); err != nil || size <= 0 {
-		return &RangeError{Offset: 0, Length: size, Size: size}
-	}
-	grow := size > int64(len(*m))
-	if grow {
-		if err := f.Truncate(size); err != nil {
-			return err
-		}
-	}
-	if len(*m) == 0 {
-		nm, err := Map(f, prot, 0)
-		*m = nm
-		return err
-	}
-	switch err := mappings.remap(m, int(size)); {
-	case err == nil:
-		if !grow {
-			return f.Truncate(size)
-		}
-		return nil
-	case !errors.Is(err, errors.ErrUnsupported):
-		return err
-	case grow:
-		// Map the grown file before unmapping the old view, so that *m
-		// stays valid if mapping fails.
-		nm, err := Map(f, prot, 0)
-		if err != nil {
-			return err
-		}
-		old := *m
-		*m = nm
-		return old.Unmap()
-	}
-	// Windows cannot shrink a file while a view of it exists.
-	if err := m.Unmap(); err != nil {
-		return err
-	}
-	err := f.Truncate(size)
-	nm, mapErr := Map(f, prot, 0)
-	*m = nm
-	return cmp.Or(err, mapErr)
 }

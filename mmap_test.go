@@ -254,7 +254,7 @@ func TestMapReadOnlyFileForWriting(t *testing.T) {
 		t.Fatalf("got %d bytes, %v; want a permission error", len(m), err)
 	}
 	var pe *fs.PathError
-	if !errors.As(err, &pe) || pe.Op != "mmap" || pe.Path != path {
+	if !errors.As(err, &pe) || pe.Op != "mmap: map" || pe.Path != path {
 		t.Errorf("got %#v; want a *fs.PathError for mmap of %s", err, path)
 	}
 }

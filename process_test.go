@@ -299,7 +299,7 @@ func TestMemoryOfHugeSparseArray(t *testing.T) {
 	path := arrayPath(t)
 	a := mustCreate[benchRec](t, path, WithCapacity(records))
 	// A sparse file: all records zero, never written, except the last.
-	a.count, a.ready = records-1, records-1
+	a.count, a.prefaultedTo = records-1, records-1
 	if err := a.Append(benchRec{ID: 42}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
-// This file and typed.go hold all of the package's unsafe code: here, the
-// conversion of the addresses that Windows returns and takes as uintptr.
+// Besides unsafe.go, only this file uses unsafe: Windows returns and takes
+// addresses as uintptr (viewBytes, and advise's PrefetchVirtualMemory call).
 
 package mmap
 
@@ -138,6 +138,8 @@ func advise(pages []byte, a Advice) error {
 		return nil
 	}
 	entry := memoryRangeEntry{addr: addr(pages), size: uintptr(len(pages))}
+	// Safe: a pointer converted to uintptr in the call expression itself
+	// stays valid, and entry stays alive, until Call returns.
 	ok, _, err := prefetchVirtualMemory.Call(uintptr(windows.CurrentProcess()), 1, uintptr(unsafe.Pointer(&entry)), 0)
 	if ok == 0 {
 		return err

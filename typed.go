@@ -1,13 +1,6 @@
-// This file and sys_windows.go hold all of the package's unsafe code: here,
-// the reinterpretation of mapped bytes as []T after the checks that make it
-// safe, and reading a slice's address.
-
 package mmap
 
-import (
-	"os"
-	"unsafe"
-)
+import "os"
 
 // Slice is a typed view of mapped memory: a []T of a flat type T (see
 // [CheckType]) whose elements are the bytes of the mapping, with no copy.
@@ -52,16 +45,11 @@ func MapSliceRegion[T any](f *os.File, n int, prot, flags int, offset int64) (Sl
 		}
 		length = n * l.size
 	}
-	m, err := mapRegion(f, length, prot, flags, offset, func(n int) error {
-		if n%l.size != 0 {
-			return &SizeError{Type: l.name, Length: int64(n), ElemSize: l.size}
-		}
-		return nil
-	})
+	m, err := mapRegion(f, length, prot, flags, offset, l.size, l.name)
 	if err != nil {
 		return nil, err
 	}
-	return castSlice[T](m, l), nil
+	return castSlice[T](m), nil
 }
 
 // View returns b seen as a Slice[T], sharing its memory. b may come from
@@ -80,17 +68,7 @@ func View[T any](b []byte) (Slice[T], error) {
 	if len(b)%l.size != 0 {
 		return nil, &SizeError{Type: l.name, Length: int64(len(b)), ElemSize: l.size}
 	}
-	return castSlice[T](b, l), nil
-}
-
-// castSlice reinterprets b as a []T. The caller has checked that T is flat
-// and that b is aligned for T and a whole number of elements long.
-func castSlice[T any](b []byte, l *layout) Slice[T] {
-	// Safe: b is aligned for T and holds len(b)/size whole elements; T is
-	// flat, so it holds no pointers for the garbage collector to find, and
-	// every bit pattern is a valid T. The result keeps b's memory reachable
-	// through its data pointer, as b did.
-	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/l.size)
+	return castSlice[T](b), nil
 }
 
 // Bytes returns the memory of s as bytes: the same memory, not a copy. It
@@ -103,15 +81,9 @@ func (s Slice[T]) Bytes() MMap {
 }
 
 // span returns the bytes s covers, for the methods that hand them to the
-// registry of mappings and never to the caller. A Slice of a type that is
-// not flat cannot have come from a mapping, so the registry refuses it.
-func (s Slice[T]) span() MMap {
-	var zero T
-	// Safe: the len(s) elements of s are len(s)*size contiguous bytes; for
-	// a flat T, Bytes exposes them, and T has no padding whose bytes would
-	// be undefined.
-	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(zero)))
-}
+// registry of mappings. A Slice of a type that is not flat cannot have come
+// from a mapping, so the registry refuses it.
+func (s Slice[T]) span() MMap { return bytesOf(s) }
 
 // Flush writes the changed pages that cover s back to the file and waits
 // for the write, as [MMap.Flush] does.
@@ -134,12 +106,4 @@ func (s *Slice[T]) Unmap() error {
 	}
 	*s = nil
 	return nil
-}
-
-// addr returns the address of b's first byte, for ordering mappings and
-// checking alignment. It never turns back into a pointer.
-func addr(b []byte) uintptr {
-	// Reading a pointer's value is safe; the result is only compared and
-	// used in arithmetic.
-	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 }
