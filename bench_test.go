@@ -173,6 +173,58 @@ func BenchmarkScan(b *testing.B) {
 	})
 }
 
+// BenchmarkScanMemoryBound sums uint64 values: one field (ID), or all four
+// fields of every record (the float fields as their bits). Integer sums do
+// not wait on each other as float additions do, so these loops run at the
+// speed of memory, where a difference between a mapping and the heap shows.
+func BenchmarkScanMemoryBound(b *testing.B) {
+	path, _ := benchFile(b)
+	heap := heapBench(b, path)
+	for _, c := range []struct {
+		name string
+		sum  func([]benchRec) uint64
+	}{
+		{"ID", sumID},
+		{"four", sumFour},
+	} {
+		want := c.sum(heap)
+		b.Run("fields="+c.name+"/impl=Slice", func(b *testing.B) {
+			s := mapBench(b, path)
+			b.SetBytes(benchBytes)
+			for b.Loop() {
+				if got := c.sum(s); got != want {
+					b.Fatalf("sum: got %d; want %d", got, want)
+				}
+			}
+		})
+		b.Run("fields="+c.name+"/impl=heap", func(b *testing.B) {
+			b.SetBytes(benchBytes)
+			for b.Loop() {
+				if got := c.sum(heap); got != want {
+					b.Fatalf("sum: got %d; want %d", got, want)
+				}
+			}
+		})
+	}
+}
+
+func sumID(recs []benchRec) uint64 {
+	var sum uint64
+	for i := range recs {
+		sum += recs[i].ID
+	}
+	return sum
+}
+
+func sumFour(recs []benchRec) uint64 {
+	var sum uint64
+	for i := range recs {
+		r := &recs[i]
+		sum += math.Float64bits(r.A) + math.Float64bits(r.B) + math.Float64bits(r.C) + r.ID
+	}
+	return sum
+}
+
 // benchBinaryRead decodes the records one at a time with encoding/binary.
 func benchBinaryRead(b *testing.B, path string, want float64, wrap func(*os.File) io.Reader) {
 	f := openFile(b, path, os.O_RDONLY)
