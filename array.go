@@ -1,40 +1,69 @@
 package mmap
 
 import (
-	"cmp"
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/typedmmap/mmap/internal/npy"
 )
 
-// Array is a file of records of a flat type T that knows what it holds: a
-// header records the records' layout, byte order and count, so that [Open]
-// refuses a file of another type, written on a host of the other byte order,
-// or damaged, instead of handing out garbage. FORMAT.md describes the file.
+// Array is a file of records of a flat type T that knows what it holds. The
+// file is a .npy file, which numpy and the other .npy readers open as it is:
+// its header names T's fields, its shape counts the records. [Open] refuses
+// a file of another type, written on a host of the other byte order, or
+// damaged, instead of handing out garbage; it opens .npy files that numpy
+// wrote as well. FORMAT.md describes the file.
 //
 // Records are appended at memory speed ([Array.Append]) and read and changed
 // in place through [Array.Items]. [Array.Sync] makes them durable; after a
 // crash, Open sees every record of the last completed Sync (and possibly
 // later ones), each fully written.
 //
-// One writer at a time: Create and Open with RDWR take an exclusive lock on
-// the file, Open with RDONLY a shared one, until Close; a conflicting open, in
-// this process or another, fails at once with [ErrLocked] (on AIX, whose
-// locks belong to the process, only an open in another process). The lock
-// is advisory: it keeps out other Arrays, not other programs.
+// One writer, many readers. Create and Open with RDWR make the writer; a
+// second writer, in this process or another, gets [ErrLocked]. Open with
+// RDONLY makes a reader, which may open while the writer works: it sees
+// what the writer synced, with [Array.Refresh] or [Array.Wait], and never a
+// torn record. While readers have the file open, what would change records
+// under them is refused with ErrLocked: Create over the file, and Truncate.
+// While a writer has the file, a sidecar file (the name with ".meta"
+// added) lies next to it; the writer's Close removes it when no reader is
+// left. The locks are advisory: they keep out other Arrays, not other
+// programs. On AIX, whose locks belong to the process, readers in the
+// writer's own process are not seen.
 //
-// An Array is not safe for concurrent use by several goroutines, except that
-// the records of one Items slice may be read concurrently.
+// The writer's methods must be called from one goroutine at a time; Len,
+// Items and Wait may be called from any goroutine meanwhile, and see the
+// records appended so far, each whole. A reader's methods may be called
+// from any goroutine.
 type Array[T any] struct {
 	path     string
 	f        *os.File
-	m        MMap     // the whole file
-	items    Slice[T] // room for capacity records, from the data offset
+	side     *sidecar // nil for a reader of a file that has none
 	l        *layout
-	h        header // the newest header slot, as last read or written
-	slot     int    // where h is
-	count    int
+	t        npyType
 	writable bool
+	shared   bool   // a reader that holds the shared lock on the file
+	dev, ino uint64 // the file's identity, which its sidecar records
+
+	hdr      []byte      // the header as last written or read
+	h        *npy.Header // hdr, parsed
+	maxCount int64       // the largest count hdr has room for
+	synced   int         // the count that hdr and the sidecar hold
+
+	mu       sync.Mutex // serializes changes to the mappings
+	views    []MMap     // every mapping of the file, newest last, kept until Close
+	size     int64      // the file's size
+	capacity int        // records the file has room for
+	rec      Slice[T]   // the writer's: room for capacity records, in the newest view
+	room     atomic.Pointer[Slice[T]]
+	count    int          // the writer's: records appended
+	pub      atomic.Int64 // the records that Len and Items show
+	wake     notifier     // goroutines waiting in Wait on the writer
 
 	prefaultedTo     int  // the pages of records [0, prefaultedTo) are present and writable
 	resizedSinceSync bool // the file's size changed since the last Sync
@@ -49,7 +78,7 @@ type options struct {
 }
 
 // WithCapacity makes room for n records at once, so that the first n
-// appends never grow the file.
+// appends never grow the file. A full disk makes Create fail.
 func WithCapacity(n int) Option { return func(o *options) { o.capacity = n } }
 
 // WithPerm sets the permission bits of a new file (before the umask); the
@@ -60,14 +89,9 @@ func WithPerm(perm fs.FileMode) Option { return func(o *options) { o.perm = perm
 const minCapacityBytes = 4096
 
 // Create creates the named file as an empty Array of T, or truncates it if
-// it exists, and opens it for reading and writing. The truncation happens
-// only once the exclusive lock is held, so a file another Array has open is
-// left alone ([ErrLocked]).
+// it exists, and opens it as its writer. It fails with [ErrLocked], and
+// changes nothing, when another writer or any reader has the file open.
 func Create[T any](path string, opts ...Option) (*Array[T], error) {
-	l, err := layoutFor[T]()
-	if err != nil {
-		return nil, err
-	}
 	o := options{perm: 0o666}
 	for _, opt := range opts {
 		opt(&o)
@@ -75,177 +99,294 @@ func Create[T any](path string, opts ...Option) (*Array[T], error) {
 	if o.capacity < 0 {
 		return nil, fileErrorf(ErrInvalid, path, "negative capacity %d", o.capacity)
 	}
-	h, err := newHeader(l)
-	if err != nil {
-		return nil, inFile("create", path, err)
-	}
-	a, err := openLocked[T](path, os.O_RDWR|os.O_CREATE, o.perm, l)
+	a, err := newArray[T](path)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.initialize(h, o.capacity); err != nil {
+	hdr, h, err := newHeader(a.t, 0)
+	if err != nil {
+		return nil, inFile("create", path, err)
+	}
+	if a.f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, o.perm); err != nil {
+		return nil, pathError("create", path, err)
+	}
+	a.writable = true
+	if err := a.initialize(hdr, h, o); err != nil {
 		a.release()
 		return nil, inFile("create", path, err)
 	}
 	return a, nil
 }
 
-// initialize writes a new, empty array with header h into the locked file.
-func (a *Array[T]) initialize(h header, capacity int) error {
-	a.h = h
-	a.slot = 1 // so that the first Sync writes slot 0
+// newArray checks T and starts an Array of it.
+func newArray[T any](path string) (*Array[T], error) {
+	l, err := layoutFor[T]()
+	if err != nil {
+		return nil, err
+	}
+	t, err := numpyType(l)
+	if err != nil {
+		return nil, err
+	}
+	return &Array[T]{path: path, l: l, t: t}, nil
+}
+
+// initialize writes a new, empty array into the file, as its writer.
+func (a *Array[T]) initialize(hdr []byte, h *npy.Header, o options) error {
+	var err error
+	if a.side, err = lockSidecar(a.path, o.perm); err != nil {
+		return err
+	}
+	unlock, err := a.lockOutReaders("Create would truncate it under them")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := a.identify(); err != nil {
+		return err
+	}
 	if err := a.f.Truncate(0); err != nil {
 		return err
 	}
-	if _, err := a.f.WriteAt([]byte(a.l.desc), descOffset); err != nil {
+	if _, err := a.f.WriteAt(hdr, 0); err != nil {
 		return err
 	}
-	if err := a.setCapacity(a.minCapacity(capacity)); err != nil {
+	a.hdr, a.h, a.maxCount, a.size = hdr, h, h.MaxCount(), int64(len(hdr))
+	if err := a.side.init(a.dev, a.ino, state{header: hdr, h: h}); err != nil {
 		return err
 	}
-	return a.Sync()
+	if err := a.setCapacity(a.minCapacity(o.capacity)); err != nil {
+		return err
+	}
+	if err := a.f.Sync(); err != nil {
+		return err
+	}
+	a.resizedSinceSync = false
+	a.side.publish(0)
+	return syncDir(filepath.Dir(a.path))
 }
 
 // minCapacity is the capacity an array of n records keeps at least.
 func (a *Array[T]) minCapacity(n int) int { return max(n, minCapacityBytes/a.l.size, 1) }
 
-// Open opens the named Array file of T, read-only (RDONLY) or for reading
-// and writing (RDWR). It refuses, with an error that says what it expected
-// and what it found, a file of another layout of records ([ErrType]),
-// written on a host of the other byte order ([ErrByteOrder]), or that is not
-// a valid array file or counts more records than it holds ([ErrFormat]).
+// Open opens the named array file of T: an Array file, or a .npy file that
+// numpy or another program wrote. With RDONLY it opens as a reader, with
+// RDWR as the writer. It refuses, with an error that shows the file's
+// numpy type and T's, a file that holds another type ([ErrType]; field
+// names count, and so do an array type's dimensions) or the other byte order
+// ([ErrByteOrder]), and one that is not a valid .npy file or counts more
+// records than it holds ([ErrFormat]).
+//
+// The writer of a file that another program wrote changes records in place;
+// it can append as long as the header has room to count them, as numpy 1.24
+// and later leave. Past that, Append fails and says so.
 func Open[T any](path string, prot int) (*Array[T], error) {
-	l, err := layoutFor[T]()
+	a, err := newArray[T](path)
 	if err != nil {
 		return nil, err
 	}
-	flag := os.O_RDONLY
 	switch prot {
 	case RDONLY:
+		a.f, err = os.Open(path)
 	case RDWR:
-		flag = os.O_RDWR
+		a.f, err = os.OpenFile(path, os.O_RDWR, 0)
+		a.writable = true
 	default:
 		return nil, fileErrorf(ErrInvalid, path, "Open takes RDONLY or RDWR, got prot %#x", prot)
 	}
-	a, err := openLocked[T](path, flag, 0, l)
 	if err != nil {
-		return nil, err
+		return nil, pathError("open", path, err)
 	}
-	if err := a.load(); err != nil {
+	if a.writable {
+		err = a.openWriter()
+	} else {
+		err = a.openReader()
+	}
+	if err != nil {
 		a.release()
 		return nil, inFile("open", path, err)
 	}
 	return a, nil
 }
 
-// openLocked opens the file and takes the lock that flag calls for.
-func openLocked[T any](path string, flag int, perm fs.FileMode, l *layout) (*Array[T], error) {
-	f, err := os.OpenFile(path, flag, perm)
-	if err != nil {
-		return nil, pathError("open", path, err)
-	}
-	writable := flag&os.O_RDWR != 0
-	err = withFD(f, func(fd uintptr) error { return lockFile(fd, writable) })
-	if errors.Is(err, ErrLocked) {
-		f.Close()
-		return nil, fileErrorf(ErrLocked, path, "open elsewhere (in this process or another); an Array has one writer or any number of readers")
-	}
-	if err != nil {
-		f.Close()
-		return nil, pathError("lock", path, err)
-	}
-	return &Array[T]{path: path, f: f, l: l, writable: writable}, nil
-}
-
-// load maps an existing file, then reads and checks its header.
-func (a *Array[T]) load() error {
-	prot := RDONLY
-	if a.writable {
-		prot = RDWR
-	}
-	m, err := Map(a.f, prot, 0)
+// openWriter takes the writer's lock, recovers the file's state from its
+// header and sidecar, repairs a torn header, and maps the file.
+func (a *Array[T]) openWriter() error {
+	fi, err := a.f.Stat()
 	if err != nil {
 		return err
 	}
-	a.setMapping(m)
-	if a.h, a.slot, err = readArrayHeader(a.m, a.l); err != nil {
+	if a.side, err = lockSidecar(a.path, fi.Mode().Perm()); err != nil {
 		return err
 	}
-	a.count = int(a.h.count)
-	a.setMapping(m)
+	if err := a.identify(); err != nil {
+		return err
+	}
+	if err := a.side.read(a.dev, a.ino); err != nil {
+		return err
+	}
+	st, err := a.load(a.side)
+	if err != nil {
+		return err
+	}
+	if st.torn {
+		// A crash tore the header, or came before it was written: the
+		// sidecar's newest slot holds the one that counts what is durable.
+		if err := a.writeHeader(st.header); err != nil {
+			return err
+		}
+	}
+	if err := a.side.init(a.dev, a.ino, st); err != nil {
+		return err
+	}
+	a.side.publish(a.count)
 	return nil
 }
 
-// setMapping makes m the array's mapping of its whole file and resets
-// everything derived from it: the room for records, and how much of it is
-// prefaulted. A nil m leaves the array with no mapping.
-func (a *Array[T]) setMapping(m MMap) {
-	a.m, a.items, a.prefaultedTo = m, nil, 0
-	if len(m) < int(a.h.dataOffset) || a.h.dataOffset == 0 {
-		return
+// openReader takes a reader's lock, reads the file's state, and maps it.
+func (a *Array[T]) openReader() error {
+	if err := a.lock(false); err != nil {
+		return err
 	}
-	room := m[a.h.dataOffset:]
-	a.items = castSlice[T](room[:len(room)/a.l.size*a.l.size])
-	a.prefaultedTo = min(a.count, len(a.items))
-}
-
-// setCapacity resizes the file to hold n records and maps all of it.
-func (a *Array[T]) setCapacity(n int) error {
-	if n > (maxInt-int(a.h.dataOffset))/a.l.size {
-		return errorf(ErrRange, "%d records of %d bytes do not fit in an int", n, a.l.size)
+	a.shared = true
+	if err := a.identify(); err != nil {
+		return err
 	}
-	m := a.m
-	err := resizeFile(&m, a.f, int64(a.h.dataOffset)+int64(n)*int64(a.l.size))
-	a.resizedSinceSync = true
-	a.setMapping(m)
+	a.side = openSidecar(a.path, a.dev, a.ino)
+	_, err := a.load(a.side)
 	return err
 }
 
-// resizeFile sets the size of f to size > 0 bytes, which the caller has
-// checked fits in an int, and makes *m, a read-write mapping of the whole
-// of f (or nil, for none yet), cover all of it. If it fails, *m still maps
-// the whole file as it was, or is nil if the file could not be mapped again.
-func resizeFile(m *MMap, f *os.File, size int64) error {
-	grow := size > int64(len(*m))
-	if grow {
-		if err := f.Truncate(size); err != nil {
+// lockWait is how long a reader's Open waits for a writer that holds every
+// reader out for a moment (Create, Truncate, Close).
+const lockWait = time.Second
+
+// lock takes the lock on the file itself: shared for a reader, waiting up
+// to lockWait; exclusive, without waiting, to keep readers out.
+func (a *Array[T]) lock(exclusive bool) error {
+	deadline := time.Now().Add(lockWait)
+	for {
+		err := withFD(a.f, func(fd uintptr) error { return lockFile(fd, exclusive) })
+		switch {
+		case err == nil:
+			return nil
+		case !errors.Is(err, ErrLocked):
+			return pathError("lock", a.path, err)
+		case exclusive:
+			return ErrLocked
+		case time.Now().After(deadline):
+			return fileErrorf(ErrLocked, a.path, "a writer has held every reader out for %v", lockWait)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// lockOutReaders takes the exclusive lock on the file, which no reader can
+// hold with it, and returns how to release it; an error wrapping ErrLocked
+// says that readers have the file open, and why that stops the caller.
+func (a *Array[T]) lockOutReaders(why string) (func(), error) {
+	if err := a.lock(true); err != nil {
+		if errors.Is(err, ErrLocked) {
+			return nil, fileErrorf(ErrLocked, a.path, "readers have it open; %s", why)
+		}
+		return nil, err
+	}
+	return func() { withFD(a.f, unlockFile) }, nil
+}
+
+// identify reads the file's identity.
+func (a *Array[T]) identify() error {
+	return withFD(a.f, func(fd uintptr) (err error) {
+		a.dev, a.ino, err = fileID(fd)
+		return err
+	})
+}
+
+// load reads the file's state (with the sidecar side, if any), checks it
+// against T and the file's size, and maps the file.
+func (a *Array[T]) load(side *sidecar) (state, error) {
+	fi, err := a.f.Stat()
+	if err != nil {
+		return state{}, err
+	}
+	st, err := readState(a.f, fi.Size(), side)
+	if err != nil {
+		return state{}, err
+	}
+	if err := checkType(st.h, a.t, a.l.name); err != nil {
+		return state{}, err
+	}
+	if err := checkSize(st.h, st.count, a.l.size, fi.Size()); err != nil {
+		return state{}, err
+	}
+	a.hdr, a.h, a.maxCount = st.header, st.h, st.h.MaxCount()
+	a.count, a.synced = int(st.count), int(st.count)
+	a.pub.Store(st.count)
+	a.size = fi.Size()
+	return st, a.mapFile()
+}
+
+// writeHeader writes hdr over the file's header and makes it durable. One
+// write, within a page for any header under 4 KiB: a process killed during
+// it leaves the old header or the new.
+func (a *Array[T]) writeHeader(hdr []byte) error {
+	if _, err := a.f.WriteAt(hdr, 0); err != nil {
+		return err
+	}
+	if len(a.views) > 0 {
+		if err := a.views[len(a.views)-1][:len(hdr)].Flush(); err != nil {
 			return err
 		}
-	}
-	if len(*m) == 0 {
-		nm, err := Map(f, RDWR, 0)
-		*m = nm
+	} else if err := a.f.Sync(); err != nil {
 		return err
 	}
-	nm, err := mappings.remap(*m, int(size))
-	switch {
-	case err == nil:
-		*m = nm
-		if !grow {
-			return f.Truncate(size)
+	h, err := npy.Parse(hdr)
+	if err != nil {
+		return err
+	}
+	a.hdr, a.h = hdr, h
+	return nil
+}
+
+// mapFile makes the newest view cover the whole file, mapping a new one if
+// it does not, and sets the room for records. Views are never unmapped
+// before Close, so slices from Items stay valid.
+func (a *Array[T]) mapFile() error {
+	if n := len(a.views); n == 0 || int64(len(a.views[n-1])) < a.size {
+		prot := RDONLY
+		if a.writable {
+			prot = RDWR
 		}
-		return nil
-	case !errors.Is(err, errors.ErrUnsupported):
-		return err
-	case grow:
-		// Map the grown file before unmapping the old view, so that *m
-		// stays valid if mapping fails.
-		nm, err := Map(f, RDWR, 0)
+		m, err := mapReserve(a.f, a.size, prot)
 		if err != nil {
 			return err
 		}
-		old := *m
-		*m = nm
-		return old.Unmap()
+		a.views = append(a.views, m)
 	}
-	// Windows cannot shrink a file while a view of it exists.
-	if err := m.Unmap(); err != nil {
-		return err
+	a.capacity = int((a.size - int64(a.h.Len)) / int64(a.l.size))
+	view := a.views[len(a.views)-1]
+	rec := Slice[T](castSlice[T](view[a.h.Len : int64(a.h.Len)+int64(a.capacity)*int64(a.l.size)]))
+	a.rec = rec
+	a.room.Store(&rec)
+	return nil
+}
+
+// setCapacity grows the file to hold n records, with its blocks allocated,
+// so that a full disk is an error here and never a fault later. The file
+// never shrinks while it is open.
+func (a *Array[T]) setCapacity(n int) error {
+	if n <= a.capacity {
+		return nil
 	}
-	err = f.Truncate(size)
-	nm, mapErr := Map(f, RDWR, 0)
-	*m = nm
-	return cmp.Or(err, mapErr)
+	if n > (maxInt-a.h.Len)/a.l.size {
+		return errorf(ErrRange, "%d records of %d bytes do not fit in an int", n, a.l.size)
+	}
+	size := int64(a.h.Len) + int64(n)*int64(a.l.size)
+	if err := allocate(a.f, a.size, size); err != nil {
+		return pathError("allocate", a.path, err)
+	}
+	a.size, a.resizedSinceSync = size, true
+	return a.mapFile()
 }
 
 // usable reports why the array cannot be used, if it cannot.
@@ -253,36 +394,47 @@ func (a *Array[T]) usable(write bool) error {
 	switch {
 	case a.f == nil:
 		return pathError("use", a.path, os.ErrClosed)
-	case a.m == nil:
-		return fileErrorf(ErrInvalid, a.path, "the file could not be mapped again after a resize; Close the array and Open it again")
 	case write && !a.writable:
 		return fileErrorf(ErrInvalid, a.path, "opened read-only; Open it with RDWR to change it")
 	}
 	return nil
 }
 
-// Len returns the number of records.
-func (a *Array[T]) Len() int { return a.count }
+// Len returns the number of records: for the writer, those appended; for a
+// reader, those that the writer had synced at the last Refresh.
+func (a *Array[T]) Len() int { return int(a.pub.Load()) }
 
-// Offset returns the byte offset of record 0 in the file, for reading the
-// records with other tools (numpy.memmap, encoding/binary). The records are
-// contiguous, Len of them, in the host's byte order.
-func (a *Array[T]) Offset() int64 { return int64(a.h.dataOffset) }
+// Offset returns the byte offset of record 0 in the file: the length of the
+// .npy header. The records are contiguous, Len of them, in the host's byte
+// order.
+func (a *Array[T]) Offset() int64 {
+	if a.h == nil {
+		return 0
+	}
+	return int64(a.h.Len)
+}
 
 // Items returns the records, as a Slice over the mapped file: reading and
 // changing them reads and changes the file. Its capacity is its length.
 //
-// The Slice is valid until the next call that may move the mapping
-// (Append, Grow or Truncate) or Close; using it after that reads unmapped
-// memory and crashes the process. Call Items again instead of keeping it.
+// The Slice stays valid, the same records, until Close, whatever happens
+// before: appends that grow the file, Truncate. After Close, using it
+// crashes the process.
 func (a *Array[T]) Items() Slice[T] {
-	return a.items[:a.count:a.count]
+	n := a.pub.Load()
+	room := a.room.Load()
+	if room == nil {
+		return nil
+	}
+	return (*room)[:n:n]
 }
 
 // Append adds records at the end. It is amortised O(1) per record: when the
-// file is full, its capacity doubles (the file grows, then is mapped again),
-// which invalidates slices from [Array.Items]. The records are durable only
-// after [Array.Sync].
+// file is full, its capacity doubles. The new capacity is allocated on
+// disk, so a full disk is an error here (wrapping the OS's, such as
+// syscall.ENOSPC), and the array stays as it was. The records are durable,
+// and visible to readers in other processes, after [Array.Sync]; goroutines
+// of this process see them at once.
 func (a *Array[T]) Append(v ...T) error {
 	if a.count+len(v) > a.prefaultedTo {
 		if err := a.prepare(len(v)); err != nil {
@@ -290,11 +442,13 @@ func (a *Array[T]) Append(v ...T) error {
 		}
 	}
 	if len(v) == 1 {
-		a.items[a.count] = v[0] // no call to memmove for the common case
+		a.rec[a.count] = v[0] // no call to memmove for the common case
 		a.count++
-		return nil
+	} else {
+		a.count += copy(a.rec[a.count:], v)
 	}
-	a.count += copy(a.items[a.count:], v)
+	a.pub.Store(int64(a.count))
+	a.wake.wake()
 	return nil
 }
 
@@ -308,14 +462,14 @@ func (a *Array[T]) prepare(n int) error {
 	if err := a.reserve(n); err != nil {
 		return err
 	}
-	start, end := max(a.prefaultedTo, a.count), min(len(a.items), a.count+n+prefaultBytes/a.l.size)
-	a.items[start:end].Bytes().prefaultWrite()
+	start, end := max(a.prefaultedTo, a.count), min(a.capacity, a.count+n+prefaultBytes/a.l.size)
+	a.rec[start:end].Bytes().prefaultWrite()
 	a.prefaultedTo = end
 	return nil
 }
 
 // Grow makes room for n more records, so that the next n appends do not
-// grow the file. It invalidates slices from [Array.Items] if the file grows.
+// grow the file; as for Append, a full disk is an error.
 func (a *Array[T]) Grow(n int) error {
 	if n < 0 {
 		return fileErrorf(ErrInvalid, a.path, "Grow(%d): negative count", n)
@@ -332,17 +486,24 @@ func (a *Array[T]) reserve(n int) error {
 		return fileErrorf(ErrRange, a.path, "%d more records overflow an int", n)
 	}
 	need := a.count + n
-	if need <= len(a.items) {
+	if int64(need) > a.maxCount {
+		return fileErrorf(ErrRange, a.path, "the header has room to count %d records, not %d; numpy 1.24 and later leave room for more (or rewrite the file with Create)", a.maxCount, need)
+	}
+	if need <= a.capacity {
 		return nil
 	}
-	return inFile("grow", a.path, a.setCapacity(max(need, 2*len(a.items))))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return inFile("grow", a.path, a.setCapacity(max(need, 2*a.capacity)))
 }
 
 // Truncate keeps the first n records and drops the rest; n must be between
 // 0 and Len. The new count is synced at once, so that records appended
 // later can never be mistaken for the dropped ones after a crash. The file
-// shrinks when it has room for more than twice the records; that
-// invalidates slices from [Array.Items].
+// keeps its size until Close, so slices from Items stay valid, but
+// goroutines still reading dropped records race with later appends. While
+// readers have the file open, Truncate fails with [ErrLocked]: records they
+// may be reading would change.
 func (a *Array[T]) Truncate(n int) error {
 	if err := a.usable(true); err != nil {
 		return err
@@ -350,23 +511,21 @@ func (a *Array[T]) Truncate(n int) error {
 	if n < 0 || n > a.count {
 		return fileErrorf(ErrRange, a.path, "Truncate(%d) of an array of %d records", n, a.count)
 	}
-	a.count = n
-	if err := a.Sync(); err != nil {
+	unlock, err := a.lockOutReaders("records they may be reading would change")
+	if err != nil {
 		return err
 	}
-	if keep := a.minCapacity(n); len(a.items) > 2*keep {
-		if err := a.setCapacity(keep); err != nil {
-			return inFile("shrink", a.path, err)
-		}
-		return a.Sync()
-	}
-	return nil
+	defer unlock()
+	a.count = n
+	a.pub.Store(int64(n))
+	return a.Sync()
 }
 
-// Sync makes the records and their count durable: it writes the records to
-// disk and waits, and only then writes the header that counts them, into the
-// header slot not in use, so that a crash while writing it leaves the other.
-// On a read-only array it does nothing.
+// Sync makes the records and their count durable, and shows them to
+// readers in other processes. It writes the records to disk and waits;
+// then the count, into the sidecar, and waits; then the .npy header that
+// counts them, and waits. A crash at any point leaves the last count whose
+// records are all durable (FORMAT.md). On a reader it does nothing.
 func (a *Array[T]) Sync() error {
 	if err := a.usable(false); err != nil || !a.writable {
 		return err
@@ -375,8 +534,10 @@ func (a *Array[T]) Sync() error {
 }
 
 func (a *Array[T]) sync() error {
-	if err := a.items[:a.count].Flush(); err != nil {
-		return err
+	if a.count > 0 {
+		if err := a.rec[:a.count].Flush(); err != nil {
+			return err
+		}
 	}
 	if a.resizedSinceSync {
 		// The records are flushed; the file's new size must be too.
@@ -385,39 +546,85 @@ func (a *Array[T]) sync() error {
 		}
 		a.resizedSinceSync = false
 	}
-	next := a.h
-	next.seq++
-	next.count, next.capacity = uint64(a.count), uint64(len(a.items))
-	slot := 1 - a.slot
-	at := slotOffset(slot)
-	next.marshal(a.m[at:])
-	if err := a.m[at : at+slotSize].Flush(); err != nil {
-		return err
+	if a.count != a.synced {
+		hdr, err := a.h.Rewrite(a.hdr, int64(a.count))
+		if err != nil {
+			return err
+		}
+		if err := a.side.writeSlot(int64(a.count), hdr); err != nil {
+			return err
+		}
+		if err := a.writeHeader(hdr); err != nil {
+			return err
+		}
+		a.synced = a.count
 	}
-	a.h, a.slot = next, slot
+	a.side.publish(a.count)
 	return nil
 }
 
-// Close syncs a writable array, unmaps it, releases its lock and closes the
-// file. Items slices are invalid afterwards. A second Close returns an error
-// wrapping [fs.ErrClosed].
+// Close syncs a writer, unmaps the file, releases the locks and closes it.
+// A writer with no reader left also cuts the file to its last record, as
+// the .npy readers expect, and removes the sidecar; otherwise the next
+// writer's Close does. Items slices are invalid afterwards. A second Close
+// returns an error wrapping [fs.ErrClosed].
 func (a *Array[T]) Close() error {
 	if a.f == nil {
 		return pathError("close", a.path, os.ErrClosed)
 	}
 	var err error
-	if a.m != nil {
-		err = a.Sync()
+	if a.writable {
+		if err = a.Sync(); err == nil {
+			err = a.trim()
+		}
 	}
-	return errors.Join(err, a.release())
+	return errors.Join(inFile("close", a.path, err), a.release())
 }
 
-// release unmaps the file, unlocks and closes it, and marks a closed.
+// trim cuts the file to its last record and removes the sidecar, if no
+// reader has the file open.
+func (a *Array[T]) trim() error {
+	unlock, err := a.lockOutReaders("")
+	if err != nil {
+		return nil // readers have it: the next writer's Close trims
+	}
+	defer unlock()
+	if err := a.unmapAll(); err != nil {
+		return err
+	}
+	if end := int64(a.h.Len) + int64(a.count)*int64(a.l.size); end < a.size {
+		if err := a.f.Truncate(end); err != nil {
+			return err
+		}
+	}
+	err = a.side.remove()
+	a.side = nil
+	return err
+}
+
+// unmapAll unmaps every view of the file.
+func (a *Array[T]) unmapAll() error {
+	var err error
+	for i := range a.views {
+		err = errors.Join(err, a.views[i].Unmap())
+	}
+	a.views, a.rec, a.capacity, a.prefaultedTo = nil, nil, 0, 0
+	a.room.Store(nil)
+	return err
+}
+
+// release unmaps the file and the sidecar, unlocks and closes them, and
+// marks a closed.
 func (a *Array[T]) release() error {
-	err := a.m.Unmap()
-	unlockErr := withFD(a.f, unlockFile)
-	closeErr := a.f.Close()
-	a.f, a.count = nil, 0
-	a.setMapping(nil)
-	return inFile("close", a.path, errors.Join(err, unlockErr, closeErr))
+	err := a.unmapAll()
+	err = errors.Join(err, a.side.close())
+	if a.shared {
+		// At once: Windows may take a while to release the locks of a
+		// closed handle.
+		err = errors.Join(err, withFD(a.f, unlockFile))
+	}
+	err = errors.Join(err, a.f.Close())
+	a.f, a.side, a.count = nil, nil, 0
+	a.pub.Store(0)
+	return inFile("close", a.path, err)
 }

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/typedmmap/mmap/internal/flat"
 )
 
 // Errors returned by the package. Detailed errors wrap one of these; test
@@ -134,7 +136,7 @@ type TypeError struct {
 	Problem string // what is wrong, and the fix
 }
 
-func (e *TypeError) Error() string { return "mmap: cannot map " + e.Type + ": " + e.Problem }
+func (e *TypeError) Error() string { return flat.Message(e.Type, e.Problem) }
 
 func (e *TypeError) Unwrap() error { return ErrType }
 

@@ -183,7 +183,7 @@ func ExampleCheckType() {
 }
 
 func ExampleCreate() {
-	path, cleanup := tempPath("readings.arr")
+	path, cleanup := tempPath("readings.npy")
 	defer cleanup()
 
 	arr, err := mmap.Create[Reading](path)
@@ -211,7 +211,7 @@ func ExampleCreate() {
 }
 
 func ExampleOpen() {
-	path, cleanup := tempPath("readings.arr")
+	path, cleanup := tempPath("readings.npy")
 	defer cleanup()
 	arr, err := mmap.Create[Reading](path)
 	if err != nil {
@@ -231,7 +231,7 @@ func ExampleOpen() {
 	}
 	defer arr.Close()
 	// One writer at a time, in this process or another.
-	_, err = mmap.Open[Reading](path, mmap.RDONLY)
+	_, err = mmap.Open[Reading](path, mmap.RDWR)
 	fmt.Println(errors.Is(err, mmap.ErrLocked))
 	// Output:
 	// true

@@ -3,6 +3,7 @@ package mmap
 import (
 	"errors"
 	"fmt"
+	"github.com/typedmmap/mmap/internal/flat"
 	"os"
 	"reflect"
 	"strconv"
@@ -160,9 +161,9 @@ func FuzzLayout(f *testing.F) {
 			if gap := reflectGap(typ); gap != "" || typ.Size() == 0 {
 				t.Fatalf("%v admitted, but reflect shows %q (size %d)", typ, gap, typ.Size())
 			}
-			s4, _, d4, err := walker{typ, 4}.walk(typ, "")
-			if err != nil || s4 != typ.Size() || d4 != l.desc {
-				t.Fatalf("%v: layout under 4-byte alignment (size %d, %q, %v) differs from 8-byte (%d, %q)", typ, s4, d4, err, typ.Size(), l.desc)
+			l4, err := flat.CheckAligned(reflectType{typ}, 4)
+			if err != nil || uintptr(l4.Size) != typ.Size() || l4.String() != l.flat.String() {
+				t.Fatalf("%v: layout under 4-byte alignment (%v, %v) differs from 8-byte (size %d, %q)", typ, l4, err, typ.Size(), l.flat)
 			}
 		case !errors.As(l.err, &te):
 			t.Fatalf("%v: got %v; want a *TypeError", typ, l.err)
@@ -244,7 +245,7 @@ func FuzzOpen(f *testing.F) {
 		for _, r := range a.Items() {
 			sum += r.I + r.Sum
 		}
-		if room := (len(data) - int(a.h.dataOffset)) / 24; n > room {
+		if room := (len(data) - a.h.Len) / 24; n > room {
 			t.Fatalf("Len %d, but the file has room for %d records", n, room)
 		}
 		if err := a.Close(); err != nil {

@@ -129,24 +129,3 @@ func (r *registry) unmap(m []byte) error {
 	r.live = slices.Delete(r.live, i, i+1)
 	return nil
 }
-
-// remap resizes m, a non-empty whole mapping made from offset 0, to n bytes
-// (mremap), and returns the resized mapping, which may have moved. Where the
-// OS cannot, the error wraps errors.ErrUnsupported and nothing changes.
-func (r *registry) remap(m []byte, n int) ([]byte, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	i, err := r.exact(m, "remap")
-	if i < 0 {
-		return nil, err
-	}
-	mp := r.live[i]
-	mem, err := mremap(mp.mem, n)
-	if err != nil {
-		return nil, syscallError("mremap", err)
-	}
-	r.live = slices.Delete(r.live, i, i+1)
-	mp.mem, mp.n = mem, n
-	r.insert(mp)
-	return mp.user(), nil
-}

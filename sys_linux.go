@@ -1,16 +1,52 @@
 package mmap
 
-import "golang.org/x/sys/unix"
+import (
+	"errors"
+	"os"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
 
 // mapPopulate asks mmap to read the region in while mapping it.
 const mapPopulate = unix.MAP_POPULATE
-
-// mremap moves and resizes a whole mapping in one step.
-func mremap(mem []byte, length int) ([]byte, error) {
-	return unix.Mremap(mem, length, unix.MREMAP_MAYMOVE)
-}
 
 // prefault makes pages present and writable ahead of writes, in one call
 // instead of a fault per page. It is only a hint: kernels before 5.14 lack
 // MADV_POPULATE_WRITE, and the pages then fault in as they are written.
 func prefault(pages []byte) { _ = unix.Madvise(pages, unix.MADV_POPULATE_WRITE) }
+
+// allocate extends f from size from to size to with blocks allocated
+// (fallocate), so that a full disk fails here and not when a page of the
+// mapping is first written. Where the file system cannot, it writes zeros.
+func allocate(f *os.File, from, to int64) error {
+	err := withFD(f, func(fd uintptr) error { return unix.Fallocate(int(fd), 0, from, to-from) })
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
+		return fillZeros(f, from, to)
+	}
+	return err
+}
+
+// The futex operations (linux/futex.h): without FUTEX_PRIVATE_FLAG, so that
+// they work across processes.
+const (
+	futexWaitOp = 0
+	futexWakeOp = 1
+)
+
+// futexWait sleeps until another process changes *word from seen and
+// wakes it, or d passes; it may return early. word lies in a shared file
+// mapping, so the kernel matches waiters and wakers across processes.
+func futexWait(word *uint32, seen uint32, d time.Duration) {
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	// Safe: word is in mapped memory, which never moves, and the pointer to
+	// ts is converted in the call expression, which keeps ts alive.
+	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), futexWaitOp, uintptr(seen), uintptr(unsafe.Pointer(&ts)), 0, 0)
+}
+
+// futexWake wakes every process and thread sleeping in futexWait on word.
+func futexWake(word *uint32) {
+	// Safe: as in futexWait.
+	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), futexWakeOp, 1<<31-1, 0, 0, 0)
+}

@@ -2,14 +2,18 @@
 
 package mmap
 
-import "errors"
+import "time"
 
 // mapPopulate is 0 where mmap has no MAP_POPULATE; mmap falls back to
 // madvise(MADV_WILLNEED).
 const mapPopulate = 0
 
-// mremap is Linux's; elsewhere a mapping is resized by mapping anew.
-func mremap([]byte, int) ([]byte, error) { return nil, errors.ErrUnsupported }
-
 // prefault is a Linux hint; elsewhere pages fault in as they are written.
 func prefault([]byte) {}
+
+// futexWait polls: only Linux sleeps on an address across processes. It
+// sleeps pollInterval, or d if that is shorter.
+func futexWait(_ *uint32, _ uint32, d time.Duration) { time.Sleep(min(d, pollInterval)) }
+
+// futexWake does nothing: waiters poll.
+func futexWake(*uint32) {}

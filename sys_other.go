@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"time"
 )
 
 // errNoMmap is returned by every primitive on platforms without memory
@@ -33,6 +34,16 @@ func unlock([]byte) error { return errNoMmap }
 
 func advise([]byte, Advice) error { return errNoMmap }
 
-func mremap([]byte, int) ([]byte, error) { return nil, errNoMmap }
-
 func prefault([]byte) {}
+
+func fileID(uintptr) (uint64, uint64, error) { return 0, 0, errNoMmap }
+
+func syncDir(string) error { return errNoMmap }
+
+func allocate(*os.File, int64, int64) error { return errNoMmap }
+
+func futexWait(*uint32, uint32, time.Duration) {}
+
+func futexWake(*uint32) {}
+
+const reserveBeyondEOF = false

@@ -3,6 +3,7 @@
 package mmap
 
 import (
+	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -68,3 +69,41 @@ var adviceFlags = [...]int{
 }
 
 func advise(pages []byte, a Advice) error { return unix.Madvise(pages, adviceFlags[a]) }
+
+// fileID returns what identifies the file fd on this machine: its device
+// and inode numbers.
+func fileID(fd uintptr) (dev, ino uint64, err error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(fd), &st); err != nil {
+		return 0, 0, err
+	}
+	return uint64(st.Dev), uint64(st.Ino), nil
+}
+
+// syncDir makes the entries of the directory dir durable: a file created
+// in it survives a crash once its data and this are synced.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// fillZeros extends f from size from to size to by writing zeros. If that
+// fails (a full disk), f is cut back to from.
+func fillZeros(f *os.File, from, to int64) error {
+	zeros := make([]byte, min(to-from, 1<<20))
+	for off := from; off < to; off += int64(len(zeros)) {
+		n := min(int64(len(zeros)), to-off)
+		if _, err := f.WriteAt(zeros[:n], off); err != nil {
+			return errors.Join(err, f.Truncate(from))
+		}
+	}
+	return nil
+}
+
+// reserveBeyondEOF: a mapping may reach past the end of its file; its pages
+// there become usable as the file grows.
+const reserveBeyondEOF = true

@@ -1,11 +1,12 @@
-// Besides unsafe.go, only this file uses unsafe: Windows returns and takes
-// addresses as uintptr (viewBytes, and advise's PrefetchVirtualMemory call).
+// Besides unsafe.go, only this file and the futex calls of sys_linux.go use
+// unsafe: Windows returns and takes addresses as uintptr (viewBytes, and
+// advise's PrefetchVirtualMemory call).
 
 package mmap
 
 import (
-	"errors"
 	"os"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -147,8 +148,35 @@ func advise(pages []byte, a Advice) error {
 	return nil
 }
 
-// mremap is Linux's; Windows resizes a mapping by mapping anew.
-func mremap([]byte, int) ([]byte, error) { return nil, errors.ErrUnsupported }
-
 // prefault is a Linux hint; Windows faults pages in as they are written.
 func prefault([]byte) {}
+
+// fileID returns what identifies the file handle fd on this machine: its
+// volume's serial number and its file index.
+func fileID(fd uintptr) (dev, ino uint64, err error) {
+	var fi windows.ByHandleFileInformation
+	if err := windows.GetFileInformationByHandle(windows.Handle(fd), &fi); err != nil {
+		return 0, 0, err
+	}
+	return uint64(fi.VolumeSerialNumber), uint64(fi.FileIndexHigh)<<32 | uint64(fi.FileIndexLow), nil
+}
+
+// syncDir does nothing: NTFS journals the directory entry of a new file
+// with the file's own metadata, which FlushFileBuffers makes durable.
+func syncDir(string) error { return nil }
+
+// allocate extends f from size from to size to. NTFS allocates the clusters
+// of a file (not marked sparse) when its end moves, so a full disk fails
+// here, not when the pages are written.
+func allocate(f *os.File, from, to int64) error { return f.Truncate(to) }
+
+// futexWait polls: only Linux sleeps on an address across processes. It
+// sleeps pollInterval, or d if that is shorter.
+func futexWait(_ *uint32, _ uint32, d time.Duration) { time.Sleep(min(d, pollInterval)) }
+
+// futexWake does nothing: waiters poll.
+func futexWake(*uint32) {}
+
+// reserveBeyondEOF is false: a view cannot reach past the end of its file
+// (a writable one would grow the file).
+const reserveBeyondEOF = false

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/typedmmap/mmap/internal/flat"
 	"os"
 	"reflect"
 	"slices"
@@ -76,17 +77,17 @@ func TestCheckTypeAccepts(t *testing.T) {
 // the running platform gives (reflect) are those offsets.
 func checkSameLayoutEverywhere(t *testing.T, typ reflect.Type) {
 	t.Helper()
-	s8, _, d8, err8 := walker{typ, 8}.walk(typ, "")
-	s4, _, d4, err4 := walker{typ, 4}.walk(typ, "")
-	if err8 != nil || err4 != nil || s8 != s4 || d8 != d4 {
-		t.Errorf("layout differs between 8- and 4-byte maximum alignment: size %d %q (%v) vs size %d %q (%v)", s8, d8, err8, s4, d4, err4)
+	l8, err8 := flat.CheckAligned(reflectType{typ}, 8)
+	l4, err4 := flat.CheckAligned(reflectType{typ}, 4)
+	if err8 != nil || err4 != nil || l8.Size != l4.Size || l8.String() != l4.String() {
+		t.Fatalf("layout differs between 8- and 4-byte maximum alignment: %v (%v) vs %v (%v)", l8, err8, l4, err4)
 	}
-	if got := reflectDesc(typ); got != d8 || typ.Size() != s8 {
-		t.Errorf("this platform lays %v out as size %d %q; the check computed size %d %q", typ, typ.Size(), got, s8, d8)
+	if got := reflectDesc(typ); got != l8.String() || typ.Size() != uintptr(l8.Size) {
+		t.Errorf("this platform lays %v out as size %d %q; the check computed size %d %q", typ, typ.Size(), got, l8.Size, l8)
 	}
 }
 
-// reflectDesc describes t like walker.walk does, but with the offsets that
+// reflectDesc describes t like flat.Layout.String does, but with the offsets that
 // reflect reports for the running platform.
 func reflectDesc(t reflect.Type) string {
 	switch t.Kind() {
@@ -108,7 +109,7 @@ func reflectDesc(t reflect.Type) string {
 		}
 		return b.String() + "}"
 	}
-	return kindCode[t.Kind()]
+	return codes[t.Kind()]
 }
 
 func TestCheckTypeRejects(t *testing.T) {
@@ -199,37 +200,11 @@ func TestCheckTypeIsCached(t *testing.T) {
 	}
 }
 
-func TestFingerprint(t *testing.T) {
-	type renamed point
-	type samePadding struct { // other names, padding as a uint32
-		U, V float64
-		L    [3]byte
-		K    uint8
-		_    uint32
-	}
-	type swapped struct {
-		Y, X  float64
-		Label [3]byte
-		Kind  int8
-		_     [4]byte
-	}
-	fp := func(t reflect.Type) uint64 {
-		l, _ := layoutOf(t)
-		return l.fingerprint
-	}
-	base := fp(reflect.TypeFor[point]())
-	if fp(reflect.TypeFor[renamed]()) != base {
-		t.Error("a renamed type with the same layout has another fingerprint")
-	}
-	if fp(reflect.TypeFor[swapped]()) == base {
-		t.Error("uint8 changed to int8 kept the fingerprint")
-	}
-	if fp(reflect.TypeFor[[2]point]()) == base || fp(reflect.TypeFor[nested]()) == base {
-		t.Error("different layouts share a fingerprint")
-	}
-	if fp(reflect.TypeFor[samePadding]()) != base {
-		t.Error("other field names, or padding written as _ uint32 instead of _ [4]byte, changed the fingerprint")
-	}
+// codes name the kinds of numbers as flat.Layout.String does.
+var codes = map[reflect.Kind]string{
+	reflect.Int8: "i8", reflect.Int16: "i16", reflect.Int32: "i32", reflect.Int64: "i64",
+	reflect.Uint8: "u8", reflect.Uint16: "u16", reflect.Uint32: "u32", reflect.Uint64: "u64",
+	reflect.Float32: "f32", reflect.Float64: "f64", reflect.Complex64: "c64", reflect.Complex128: "c128",
 }
 
 // writeRecords writes recs with encoding/binary in host byte order, the

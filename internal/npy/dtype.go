@@ -1,0 +1,466 @@
+package npy
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/typedmmap/mmap/internal/flat"
+)
+
+// DType is a numpy data type as the descr of a .npy header writes it: a
+// plain type, named by its type string ("<f8", "|u1", "<U10", "|V4"), or a
+// structured type, a list of fields.
+type DType struct {
+	Str    string  // a plain type's type string; "" for a structured type
+	Fields []Field // a structured type's fields, in order
+}
+
+// Field is one field of a structured type. Fields lie one after another;
+// gaps are fields named "" of a void type ("|V4"), which numpy treats as
+// padding.
+type Field struct {
+	Name  string
+	Type  DType
+	Shape []int // the dimensions of a subarray field, or nil
+}
+
+// Structured reports whether d is a structured type.
+func (d DType) Structured() bool { return d.Str == "" }
+
+// Padding reports whether f is padding.
+func (f Field) Padding() bool {
+	return f.Name == "" && !f.Type.Structured() && f.Type.kind() == 'V' && f.Shape == nil
+}
+
+// order, kind and size split a plain type string: "<f8" is '<', 'f', 8.
+// Types without a size ("|O") have size 0 here.
+func (d DType) order() byte {
+	if d.Str != "" && strings.IndexByte("<>|=", d.Str[0]) >= 0 {
+		return d.Str[0]
+	}
+	return '|'
+}
+
+func (d DType) kind() byte {
+	s := strings.TrimLeft(d.Str, "<>|=")
+	if s == "" {
+		return 0
+	}
+	return s[0]
+}
+
+func (d DType) size() int {
+	s := strings.TrimLeft(d.Str, "<>|=")
+	if s == "" {
+		return 0
+	}
+	s = s[1:]
+	if i := strings.IndexByte(s, '['); i >= 0 {
+		s = s[:i] // the unit of a datetime: "M8[ns]"
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// Itemsize is the size in bytes of one element of d.
+func (d DType) Itemsize() int {
+	if !d.Structured() {
+		switch d.kind() {
+		case 'U':
+			return 4 * d.size()
+		case 'O':
+			return 8
+		}
+		return d.size()
+	}
+	n := 0
+	for _, f := range d.Fields {
+		n += f.Type.Itemsize() * product(f.Shape)
+	}
+	return n
+}
+
+func product(dims []int) int {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}
+
+// String is d as numpy writes it in a header: Python's repr of its descr.
+func (d DType) String() string {
+	var b strings.Builder
+	d.repr(&b)
+	return b.String()
+}
+
+func (d DType) repr(b *strings.Builder) {
+	if !d.Structured() {
+		b.WriteString(pyRepr(d.Str))
+		return
+	}
+	b.WriteString("[")
+	for i, f := range d.Fields {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(")
+		b.WriteString(pyRepr(f.Name))
+		b.WriteString(", ")
+		f.Type.repr(b)
+		if f.Shape != nil {
+			b.WriteString(", ")
+			b.WriteString(tupleRepr(f.Shape))
+		}
+		b.WriteString(")")
+	}
+	b.WriteString("]")
+}
+
+// tupleRepr is Python's repr of a tuple of ints: "(3,)", "(2, 3)".
+func tupleRepr[N int | int64](dims []N) string {
+	if len(dims) == 1 {
+		return "(" + strconv.FormatInt(int64(dims[0]), 10) + ",)"
+	}
+	parts := make([]string, len(dims))
+	for i, d := range dims {
+		parts[i] = strconv.FormatInt(int64(d), 10)
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// pyRepr is Python 3's repr of a str: single quotes unless the text holds a
+// single quote and no double quote, and escapes for what is not printable.
+func pyRepr(s string) string {
+	quote := byte('\'')
+	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
+		quote = '"'
+	}
+	var b strings.Builder
+	b.WriteByte(quote)
+	for _, r := range s {
+		switch {
+		case r == '\\' || r == rune(quote):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r < 0x80 || unicode.IsPrint(r):
+			b.WriteRune(r)
+		case r <= 0xff:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r <= 0xffff:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		}
+	}
+	b.WriteByte(quote)
+	return b.String()
+}
+
+// dtypeOf reads a descr: a type string or a list of fields.
+func dtypeOf(v value, depth int) (DType, error) {
+	switch v.kind {
+	case strValue:
+		if err := checkTypeString(v.str); err != nil {
+			return DType{}, err
+		}
+		return DType{Str: v.str}, nil
+	case listValue:
+		if depth > maxDepth {
+			return DType{}, fmt.Errorf("descr nested more than %d deep", maxDepth)
+		}
+		d := DType{Fields: []Field{}}
+		names := map[string]bool{}
+		for _, item := range v.items {
+			f, err := fieldOf(item, depth)
+			if err != nil {
+				return DType{}, err
+			}
+			if f.Name != "" && names[f.Name] {
+				return DType{}, fmt.Errorf("descr names field %q twice", f.Name)
+			}
+			names[f.Name] = true
+			d.Fields = append(d.Fields, f)
+		}
+		return d, nil
+	}
+	return DType{}, fmt.Errorf("descr is %v; want a type string or a list of fields", v.kind)
+}
+
+// fieldOf reads one field of a descr: (name, type) or (name, type, shape),
+// where name may be a (title, name) pair.
+func fieldOf(v value, depth int) (Field, error) {
+	if v.kind != tupleValue || len(v.items) < 2 || len(v.items) > 3 {
+		return Field{}, fmt.Errorf("descr field %s: want (name, type) or (name, type, shape)", v.kind)
+	}
+	name := v.items[0]
+	if name.kind == tupleValue && len(name.items) == 2 {
+		name = name.items[1] // (title, name)
+	}
+	if name.kind != strValue {
+		return Field{}, fmt.Errorf("descr field name is %v; want a string", name.kind)
+	}
+	t, err := dtypeOf(v.items[1], depth+1)
+	if err != nil {
+		return Field{}, fmt.Errorf("field %q: %w", name.str, err)
+	}
+	f := Field{Name: name.str, Type: t}
+	if len(v.items) == 3 {
+		if f.Shape, err = shapeOf(v.items[2]); err != nil {
+			return Field{}, fmt.Errorf("field %q: %w", name.str, err)
+		}
+	}
+	return f, nil
+}
+
+// shapeOf reads a shape: a tuple of non-negative integers, or one integer.
+func shapeOf(v value) ([]int, error) {
+	items := v.items
+	switch v.kind {
+	case intValue:
+		items = []value{v}
+	case tupleValue:
+	default:
+		return nil, fmt.Errorf("shape is %v; want a tuple of integers", v.kind)
+	}
+	dims := make([]int, len(items))
+	for i, d := range items {
+		if d.kind != intValue || d.int < 0 || d.int > 1<<31-1 {
+			return nil, fmt.Errorf("shape %s: want non-negative integers", tupleText(items))
+		}
+		dims[i] = int(d.int)
+	}
+	return dims, nil
+}
+
+func tupleText(items []value) string {
+	parts := make([]string, len(items))
+	for i, d := range items {
+		parts[i] = fmt.Sprint(d.int)
+		if d.kind != intValue {
+			parts[i] = d.kind.String()
+		}
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// checkTypeString refuses what is not a numpy type string: an optional
+// byte order, a kind, a size, and for datetimes a unit ("<M8[ns]").
+func checkTypeString(s string) error {
+	rest := strings.TrimLeft(s, "<>|=")
+	if len(s)-len(rest) > 1 || rest == "" || !strings.ContainsRune("biufcmMOSUVa?", rune(rest[0])) {
+		return fmt.Errorf("type string %q is not numpy's", s)
+	}
+	size := rest[1:]
+	if i := strings.IndexByte(size, '['); i >= 0 && (rest[0] == 'M' || rest[0] == 'm') && strings.HasSuffix(size, "]") {
+		size = size[:i]
+	}
+	if strings.Trim(size, "0123456789") != "" {
+		return fmt.Errorf("type string %q is not numpy's", s)
+	}
+	if size == "" && rest[0] != 'O' && rest[0] != '?' {
+		return fmt.Errorf("type string %q has no size", s)
+	}
+	return nil
+}
+
+// Merged returns d with adjacent padding fields joined into one, at every
+// level, as numpy writes a descr.
+func (d DType) Merged() DType {
+	if !d.Structured() {
+		return d
+	}
+	out := DType{Fields: make([]Field, 0, len(d.Fields))}
+	for _, f := range d.Fields {
+		f.Type = f.Type.Merged()
+		if n := len(out.Fields); n > 0 && f.Padding() && out.Fields[n-1].Padding() {
+			out.Fields[n-1].Type = voidType(out.Fields[n-1].Type.size() + f.Type.size())
+			continue
+		}
+		out.Fields = append(out.Fields, f)
+	}
+	return out
+}
+
+func voidType(n int) DType { return DType{Str: "|V" + strconv.Itoa(n)} }
+
+// Flat types as numpy types.
+
+// FromLayout returns the numpy type of the flat type laid out as l, in the
+// byte order order ('<' or '>'), and the shape of one record: nil for a
+// number or a struct, the dimensions for an array. A field's name is its Go
+// name, or the name its `npy:"name"` tag gives; blank fields are padding.
+func FromLayout(l *flat.Layout, order byte) (DType, []int, error) {
+	var dims []int
+	for l.Kind == flat.Array {
+		dims = append(dims, l.Len)
+		l = l.Elem
+	}
+	d, err := fromLayout(l, order)
+	return d.Merged(), dims, err
+}
+
+func fromLayout(l *flat.Layout, order byte) (DType, error) {
+	if l.Kind != flat.Struct {
+		return numberType(l.Kind, order), nil
+	}
+	d := DType{Fields: make([]Field, 0, len(l.Fields))}
+	names := map[string]bool{}
+	for _, f := range l.Fields {
+		if f.Blank() {
+			d.Fields = append(d.Fields, Field{Type: voidType(f.Size)})
+			continue
+		}
+		name := f.Name
+		if tag, ok := reflect.StructTag(f.Tag).Lookup("npy"); ok && tag != "" {
+			name = tag
+		}
+		if names[name] {
+			return DType{}, fmt.Errorf("two fields are named %q in numpy; rename one with an `npy:\"name\"` tag", name)
+		}
+		names[name] = true
+		t, dims, err := FromLayout(f.Layout, order)
+		if err != nil {
+			return DType{}, err
+		}
+		d.Fields = append(d.Fields, Field{Name: name, Type: t, Shape: dims})
+	}
+	return d, nil
+}
+
+// numberType is the numpy type string of a flat number kind.
+func numberType(k flat.Kind, order byte) DType {
+	code := map[flat.Kind]byte{
+		flat.Int8: 'i', flat.Int16: 'i', flat.Int32: 'i', flat.Int64: 'i',
+		flat.Uint8: 'u', flat.Uint16: 'u', flat.Uint32: 'u', flat.Uint64: 'u',
+		flat.Float32: 'f', flat.Float64: 'f', flat.Complex64: 'c', flat.Complex128: 'c',
+	}[k]
+	if k.Size() == 1 {
+		order = '|'
+	}
+	return DType{Str: string(order) + string(code) + strconv.Itoa(k.Size())}
+}
+
+// ASCII reports whether every name in d is ASCII, so that a header of
+// version 1.0 can hold it.
+func (d DType) ASCII() bool {
+	for _, f := range d.Fields {
+		if !isASCII(f.Name) || !f.Type.ASCII() {
+			return false
+		}
+	}
+	return isASCII(d.Str)
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// Mismatch compares got, a file's type, with want: "" if they are the same
+// type (padding merged), or the path of the first field that differs and
+// how. otherOrder reports that the only difference is the byte order.
+func Mismatch(got, want DType) (path, why string, otherOrder bool) {
+	return mismatch(got.Merged(), want.Merged(), "")
+}
+
+func mismatch(got, want DType, path string) (string, string, bool) {
+	if got.Structured() != want.Structured() {
+		return orRecord(path), fmt.Sprintf("the file has %s, the Go type %s", got, want), false
+	}
+	if !got.Structured() {
+		if got.Str == want.Str {
+			return "", "", false
+		}
+		why := fmt.Sprintf("the file has %s, the Go type %s", pyRepr(got.Str), pyRepr(want.Str))
+		if note := unmappable(got); note != "" {
+			why += " (" + note + ")"
+		}
+		other := got.kind() == want.kind() && got.size() == want.size() && got.order() != want.order()
+		return orRecord(path), why, other
+	}
+	if len(got.Fields) != len(want.Fields) {
+		return orRecord(path), fmt.Sprintf("the file has %d fields, the Go type %d", len(got.Fields), len(want.Fields)), false
+	}
+	for i, g := range got.Fields {
+		w := want.Fields[i]
+		fpath := strings.TrimPrefix(path+"."+w.Name, ".")
+		if w.Padding() {
+			fpath = strings.TrimPrefix(fmt.Sprintf("%s.(padding %d)", path, i), ".")
+		}
+		switch {
+		case g.Name != w.Name:
+			return fpath, fmt.Sprintf("field %d is named %s in the file, %s in the Go type", i, pyRepr(g.Name), pyRepr(w.Name)), false
+		case !equalDims(g.Shape, w.Shape):
+			return fpath, fmt.Sprintf("the file has shape %v, the Go type %v", g.Shape, w.Shape), false
+		}
+		if p, why, other := mismatch(g.Type, w.Type, fpath); p != "" {
+			return p, why, other
+		}
+	}
+	return "", "", false
+}
+
+func orRecord(path string) string {
+	if path == "" {
+		return "the record"
+	}
+	return path
+}
+
+func equalDims(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// unmappable names a plain numpy type that no flat Go type maps, or
+// returns "".
+func unmappable(d DType) string {
+	what := ""
+	switch k, n := d.kind(), d.size(); {
+	case k == 'O':
+		what = "Python objects"
+	case k == 'U':
+		what = "a unicode string"
+	case k == 'S' || k == 'a':
+		what = "a byte string"
+	case k == 'b' || k == '?':
+		what = "numpy's bool"
+	case k == 'M' || k == 'm':
+		what = "a datetime"
+	case k == 'f' && n == 2:
+		what = "a half-precision float"
+	case k == 'f' && n > 8, k == 'c' && n > 16:
+		what = "an extended-precision float"
+	default:
+		return ""
+	}
+	return what + ", which no flat Go type maps"
+}

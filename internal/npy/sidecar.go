@@ -1,0 +1,167 @@
+package npy
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// A sidecar file lies next to an array's .npy file while a writer has it
+// (FORMAT.md). It holds what makes the .npy crash-safe without anything in
+// the .npy that its readers would trip on: two slots, each with a count of
+// records and a copy of the header that counts them, written before the
+// header itself, so that a header torn by a crash can be recognised and
+// repaired. Its first page also holds the live count that readers in other
+// processes watch.
+//
+//	offset 0             control page (ControlSize bytes)
+//	offset ControlSize   slot 0 (SlotSize bytes)
+//	offset ControlSize+SlotSize   slot 1
+//
+// All integers are little-endian.
+const (
+	SidecarMagic = "\x89NPYMETA"
+	// ControlSize is the size of the control page.
+	ControlSize = 4096
+	// LiveSeqOffset is where the 32-bit publish sequence lies in the control
+	// page: incremented each time the count below it changes, and waited on.
+	LiveSeqOffset = 64
+	// LiveCountOffset is where the 64-bit published count lies.
+	LiveCountOffset = 72
+
+	sidecarVersion = 1
+	controlCRCAt   = 60 // CRC-32C of the control header, bytes 0 to 59
+	slotHead       = 24 // seq, count, header length, reserved
+	sector         = 512
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Control is the fixed part of a sidecar's control page.
+type Control struct {
+	Dev, Ino uint64 // the identity of the .npy file the sidecar belongs to
+	SlotSize int    // the size of each slot, a multiple of 4096
+}
+
+// SlotSize returns the slot size for headers of hlen bytes.
+func SlotSize(hlen int) int {
+	return (slotHead + hlen + 4 + ControlSize - 1) / ControlSize * ControlSize
+}
+
+// SidecarSize is the size of a sidecar whose slots are slotSize bytes.
+func SidecarSize(slotSize int) int { return ControlSize + 2*slotSize }
+
+// PutControl writes the control header c into b[:64] and clears the live
+// area.
+func PutControl(b []byte, c Control) {
+	clear(b[:ControlSize])
+	le := binary.LittleEndian
+	copy(b, SidecarMagic)
+	le.PutUint32(b[8:], sidecarVersion)
+	le.PutUint32(b[12:], uint32(c.SlotSize))
+	le.PutUint64(b[16:], c.Dev)
+	le.PutUint64(b[24:], c.Ino)
+	le.PutUint32(b[controlCRCAt:], crc32.Checksum(b[:controlCRCAt], castagnoli))
+}
+
+// ParseControl reads the control header at the start of b.
+func ParseControl(b []byte) (Control, error) {
+	le := binary.LittleEndian
+	switch {
+	case len(b) < ControlSize:
+		return Control{}, fmt.Errorf("sidecar of %d bytes, shorter than its control page", len(b))
+	case string(b[:8]) != SidecarMagic:
+		return Control{}, errors.New("not a sidecar file (bad magic)")
+	case le.Uint32(b[controlCRCAt:]) != crc32.Checksum(b[:controlCRCAt], castagnoli):
+		return Control{}, errors.New("sidecar control page checksum mismatch")
+	case le.Uint32(b[8:]) != sidecarVersion:
+		return Control{}, fmt.Errorf("sidecar version %d; version %d is known", le.Uint32(b[8:]), sidecarVersion)
+	}
+	c := Control{Dev: le.Uint64(b[16:]), Ino: le.Uint64(b[24:]), SlotSize: int(le.Uint32(b[12:]))}
+	if c.SlotSize < ControlSize || c.SlotSize%ControlSize != 0 || len(b) < SidecarSize(c.SlotSize) {
+		return Control{}, fmt.Errorf("sidecar slot size %d does not fit its %d bytes", c.SlotSize, len(b))
+	}
+	return c, nil
+}
+
+// SlotOffset is where slot i starts.
+func (c Control) SlotOffset(i int) int { return ControlSize + i*c.SlotSize }
+
+// Slot is one of a sidecar's two slots.
+type Slot struct {
+	Seq    uint64 // the valid slot with the larger Seq is the newer
+	Count  int64  // records made durable
+	Header []byte // the .npy header that counts them, byte for byte
+}
+
+// PutSlot writes s into b, a slot of the sidecar, checksum included. The
+// header must fit: SlotSize(len(s.Header)) <= len(b).
+func PutSlot(b []byte, s Slot) {
+	le := binary.LittleEndian
+	n := slotHead + len(s.Header)
+	le.PutUint64(b[0:], s.Seq)
+	le.PutUint64(b[8:], uint64(s.Count))
+	le.PutUint32(b[16:], uint32(len(s.Header)))
+	le.PutUint32(b[20:], 0)
+	copy(b[slotHead:], s.Header)
+	le.PutUint32(b[n:], crc32.Checksum(b[:n], castagnoli))
+}
+
+// ParseSlot reads a slot; an error means it is empty, torn or damaged.
+func ParseSlot(b []byte) (Slot, error) {
+	le := binary.LittleEndian
+	if len(b) < slotHead+4 {
+		return Slot{}, errors.New("slot too short")
+	}
+	hlen := int(le.Uint32(b[16:]))
+	n := slotHead + hlen
+	if hlen == 0 || hlen > len(b)-slotHead-4 {
+		return Slot{}, fmt.Errorf("slot holds a header of %d bytes, which does not fit", hlen)
+	}
+	if le.Uint32(b[n:]) != crc32.Checksum(b[:n], castagnoli) {
+		return Slot{}, errors.New("slot checksum mismatch (torn or damaged)")
+	}
+	count := le.Uint64(b[8:])
+	if count > 1<<63-1 {
+		return Slot{}, fmt.Errorf("slot counts %d records", count)
+	}
+	return Slot{Seq: le.Uint64(b[0:]), Count: int64(count), Header: bytes.Clone(b[slotHead:n])}, nil
+}
+
+// Recover decides which slot, if any, describes header, the .npy header as
+// it is on disk, given the slots that parsed. A writer writes a slot, makes
+// it durable, and only then writes the header, so the header is either the
+// newest slot's, the other slot's (the crash came before the header was
+// written), or, after a crash during that write, a mix of the two, sector
+// by sector. In each case the newest slot's count holds, and it is
+// returned. Any other header does not belong to these slots: the sidecar
+// is stale, and ok is false.
+func Recover(header []byte, slots []Slot) (newest Slot, ok bool) {
+	if len(slots) == 0 {
+		return Slot{}, false
+	}
+	newest = slots[0]
+	var other []byte
+	if len(slots) > 1 {
+		other = slots[1].Header
+		if slots[1].Seq > newest.Seq {
+			newest, other = slots[1], slots[0].Header
+		}
+	}
+	if len(newest.Header) != len(header) {
+		return Slot{}, false
+	}
+	if len(other) != len(header) {
+		other = newest.Header
+	}
+	for at := 0; at < len(header); at += sector {
+		end := min(at+sector, len(header))
+		chunk := header[at:end]
+		if !bytes.Equal(chunk, newest.Header[at:end]) && !bytes.Equal(chunk, other[at:end]) {
+			return Slot{}, false
+		}
+	}
+	return newest, true
+}

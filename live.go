@@ -1,0 +1,239 @@
+package mmap
+
+import (
+	"context"
+	"iter"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// How readers follow a writer: the writer publishes its count in the
+// sidecar's live area at every Sync and wakes the readers that wait (a
+// futex on Linux); elsewhere they poll.
+
+const (
+	// pollInterval is how often a waiting reader looks for a new count
+	// where it cannot sleep on the sidecar (not Linux, or no sidecar yet).
+	pollInterval = 2 * time.Millisecond
+	// maxSleep bounds one sleep of a waiting reader on Linux: a context
+	// cancelled just as the reader goes to sleep is seen after it.
+	maxSleep = 250 * time.Millisecond
+)
+
+// Refresh picks up the records that the writer has synced since this
+// reader last looked: afterwards Len and Items show them. It maps more of
+// the file if the file has grown. On the writer it does nothing: the writer
+// sees its own records at once.
+func (a *Array[T]) Refresh() error {
+	if err := a.usable(false); err != nil || a.writable {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return inFile("refresh", a.path, a.refresh())
+}
+
+func (a *Array[T]) refresh() error {
+	n, err := a.published()
+	if err != nil || n <= a.pub.Load() {
+		// A lower count is one published before the writer's last Sync
+		// (the writer crashed in between): what Open read holds.
+		return err
+	}
+	if n > int64(a.capacity) {
+		fi, err := a.f.Stat()
+		if err != nil {
+			return err
+		}
+		if err := checkSize(a.h, n, a.l.size, fi.Size()); err != nil {
+			return err
+		}
+		a.size = fi.Size()
+		if err := a.mapFile(); err != nil {
+			return err
+		}
+	}
+	a.pub.Store(n)
+	return nil
+}
+
+// published returns the count the writer published last: the sidecar's
+// live count, opening the sidecar if a writer has made one since Open, or,
+// with none, the header's count.
+func (a *Array[T]) published() (int64, error) {
+	if a.side == nil {
+		a.side = openSidecar(a.path, a.dev, a.ino)
+	}
+	if a.side != nil {
+		n, _ := a.side.live()
+		return int64(min(n, 1<<62)), nil
+	}
+	fi, err := a.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	_, h, err := readHeader(a.f, fi.Size())
+	if err != nil {
+		return 0, err
+	}
+	if err := checkType(h, a.t, a.l.name); err != nil {
+		return 0, err
+	}
+	return h.Shape[0], nil
+}
+
+// Wait returns once Len is at least n, or with ctx's error when ctx is done
+// first. A reader refreshes as the writer syncs; it sleeps meanwhile, without
+// spinning: on Linux until the writer's Sync wakes it, elsewhere polling
+// every few milliseconds. On the writer, Wait returns as other goroutines'
+// appends reach n.
+func (a *Array[T]) Wait(ctx context.Context, n int) error {
+	for {
+		if err := a.usable(false); err != nil {
+			return err
+		}
+		var woken <-chan struct{}
+		side, seq := a.watch()
+		if a.writable {
+			woken = a.wake.channel()
+		} else if err := a.Refresh(); err != nil {
+			return err
+		}
+		if a.Len() >= n {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		switch {
+		case woken != nil:
+			select {
+			case <-woken:
+			case <-ctx.Done():
+			}
+		case side != nil:
+			stop := context.AfterFunc(ctx, func() { futexWake(side.seqWord) })
+			futexWait(side.seqWord, seq, sleepFor(ctx, maxSleep))
+			stop()
+		default:
+			timer := time.NewTimer(pollInterval)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				timer.Stop()
+			}
+		}
+	}
+}
+
+// watch returns a reader's sidecar and the sequence number of the last
+// publish in it, read before the reader looks at the count, so that a
+// publish after that look wakes it.
+func (a *Array[T]) watch() (*sidecar, uint32) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.writable || a.side == nil {
+		return nil, 0
+	}
+	_, seq := a.side.live()
+	return a.side, seq
+}
+
+// sleepFor is d, or less if ctx's deadline comes sooner.
+func sleepFor(ctx context.Context, d time.Duration) time.Duration {
+	if deadline, ok := ctx.Deadline(); ok {
+		return max(min(d, time.Until(deadline)), 0)
+	}
+	return d
+}
+
+// Follow returns an iterator over the records from index from on, each as
+// it arrives: it yields the records there are, then waits ([Array.Wait])
+// for more. It ends when the loop breaks, or yields a zero record with an
+// error, once, when ctx is done (ctx's error) or the array fails.
+//
+//	for rec, err := range arr.Follow(ctx, 0) {
+//		if err != nil {
+//			return err
+//		}
+//		...
+//	}
+func (a *Array[T]) Follow(ctx context.Context, from int) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for i := max(from, 0); ; i++ {
+			if i >= a.Len() {
+				if err := a.Wait(ctx, i+1); err != nil {
+					var zero T
+					yield(zero, err)
+					return
+				}
+			}
+			if !yield(a.Items()[i], nil) {
+				return
+			}
+		}
+	}
+}
+
+// notifier wakes the goroutines that wait for the writer's next append.
+// The writer's check costs one atomic load when nobody waits.
+type notifier struct {
+	waiting atomic.Bool
+	mu      sync.Mutex
+	ch      chan struct{}
+}
+
+// channel returns a channel that is closed by the next wake.
+func (n *notifier) channel() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	n.waiting.Store(true)
+	return n.ch
+}
+
+// wake wakes the goroutines waiting on the current channel.
+func (n *notifier) wake() {
+	if !n.waiting.Load() {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
+	}
+	n.waiting.Store(false)
+}
+
+// mapReserve maps the file f, size bytes long, for an array: where a
+// mapping may reach past the end of its file (Unix), with room to grow in
+// place, since its pages there become usable as the file grows; elsewhere
+// (Windows), exactly size bytes.
+func mapReserve(f *os.File, size int64, prot int) (MMap, error) {
+	if size > int64(maxInt-granularity()) {
+		return nil, &RangeError{Offset: 0, Length: size, Size: size, Problem: notAnInt}
+	}
+	length := size
+	if reserveBeyondEOF {
+		length = min(max(2*size, minReserve), int64(maxInt-granularity()))
+	}
+	var m MMap
+	err := withFD(f, func(fd uintptr) error {
+		var err error
+		if m, err = mapAligned(f, fd, 0, int(length), prot, 0); err != nil && length > size {
+			// Short of address space: map what there is.
+			m, err = mapAligned(f, fd, 0, int(size), prot, 0)
+		}
+		return err
+	})
+	return m, err
+}
+
+// minReserve is the least address space an array's mapping takes: 1 GiB on
+// 64-bit targets, 64 MiB on 32-bit ones. It costs no memory.
+var minReserve = int64(1) << (26 + 4*(^uint(0)>>63))
