@@ -152,7 +152,7 @@ func (a *Array[T]) initialize(hdr []byte, h *npy.Header, o options) error {
 		return err
 	}
 	a.hdr, a.h, a.maxCount, a.size = hdr, h, h.MaxCount(), int64(len(hdr))
-	if err := a.side.init(a.dev, a.ino, state{header: hdr, h: h}); err != nil {
+	if err := a.side.init(a.dev, a.ino, npy.State{Header: hdr, H: h}); err != nil {
 		return err
 	}
 	if err := a.setCapacity(a.minCapacity(o.capacity)); err != nil {
@@ -229,10 +229,10 @@ func (a *Array[T]) openWriter() error {
 	if err != nil {
 		return err
 	}
-	if st.torn {
+	if st.Torn {
 		// A crash tore the header, or came before it was written: the
 		// sidecar's newest slot holds the one that counts what is durable.
-		if err := a.writeHeader(st.header); err != nil {
+		if err := a.writeHeader(st.Header); err != nil {
 			return err
 		}
 	}
@@ -304,24 +304,24 @@ func (a *Array[T]) identify() error {
 
 // load reads the file's state (with the sidecar side, if any), checks it
 // against T and the file's size, and maps the file.
-func (a *Array[T]) load(side *sidecar) (state, error) {
+func (a *Array[T]) load(side *sidecar) (npy.State, error) {
 	fi, err := a.f.Stat()
 	if err != nil {
-		return state{}, err
+		return npy.State{}, err
 	}
 	st, err := readState(a.f, fi.Size(), side)
 	if err != nil {
-		return state{}, err
+		return npy.State{}, err
 	}
-	if err := checkType(st.h, a.t, a.l.name); err != nil {
-		return state{}, err
+	if err := checkType(st.H, a.t, a.l.name); err != nil {
+		return npy.State{}, err
 	}
-	if err := checkSize(st.h, st.count, a.l.size, fi.Size()); err != nil {
-		return state{}, err
+	if err := checkSize(st.H, st.Count, a.l.size, fi.Size()); err != nil {
+		return npy.State{}, err
 	}
-	a.hdr, a.h, a.maxCount = st.header, st.h, st.h.MaxCount()
-	a.count, a.synced = int(st.count), int(st.count)
-	a.pub.Store(st.count)
+	a.hdr, a.h, a.maxCount = st.Header, st.H, st.H.MaxCount()
+	a.count, a.synced = int(st.Count), int(st.Count)
+	a.pub.Store(st.Count)
 	a.size = fi.Size()
 	return st, a.mapFile()
 }

@@ -1,7 +1,6 @@
 package mmap
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -118,26 +117,16 @@ func sameDims(a []int64, b []int) bool {
 }
 
 // readHeader reads the .npy header at the start of f, whose size is size
-// bytes, and checks that it holds what the file's size says it can.
+// bytes: the first bytes of the file, as many as npy.Decide needs, and the
+// header parsed, or why it does not parse (an error wrapping ErrFormat).
 func readHeader(f *os.File, size int64) ([]byte, *npy.Header, error) {
-	start := make([]byte, min(size, 12))
-	if _, err := f.ReadAt(start, 0); err != nil && err != io.EOF {
+	b := make([]byte, min(size, npy.Prefix))
+	if _, err := f.ReadAt(b, 0); err != nil && err != io.EOF {
 		return nil, nil, err
 	}
-	n, err := npy.HeaderLen(start)
-	if err == nil && int64(n) > size {
-		err = npy.ErrShort
-	}
+	h, err := npy.ParseFile(b)
 	if err != nil {
-		return nil, nil, errorf(ErrFormat, "%v", err)
-	}
-	b := make([]byte, n)
-	if _, err := f.ReadAt(b, 0); err != nil {
-		return nil, nil, err
-	}
-	h, err := npy.Parse(b)
-	if err != nil {
-		return nil, nil, errorf(ErrFormat, "%v", err)
+		return b, nil, errorf(ErrFormat, "%v", err)
 	}
 	return b, h, nil
 }
@@ -152,36 +141,21 @@ func checkSize(h *npy.Header, count int64, itemSize int, size int64) error {
 	return nil
 }
 
-// state is what an array file holds, as read from its header and sidecar.
-type state struct {
-	header []byte      // the header that holds: the file's, or the newest slot's copy of it
-	h      *npy.Header // header, parsed
-	count  int64       // the records that hold
-	seq    uint64      // the newest slot's sequence number; 0 without one
-	torn   bool        // the file's header is not header: a writer rewrites it
-}
-
 // readState reads an array file's header and, when the sidecar side is
-// present and belongs to the file, its slots, and decides what holds: the
-// newest slot when the header is the one it or the other slot recorded (or
-// a torn mix of the two), otherwise the header alone.
-func readState(f *os.File, size int64, side *sidecar) (state, error) {
+// present and belongs to the file, its slots, and decides what holds (see
+// npy.Decide).
+func readState(f *os.File, size int64, side *sidecar) (npy.State, error) {
 	b, h, err := readHeader(f, size)
+	if b == nil {
+		return npy.State{}, err
+	}
+	var slots []npy.Slot
+	if side != nil {
+		slots = side.validSlots()
+	}
+	st, err := npy.Decide(b, h, err, slots)
 	if err != nil && !errors.Is(err, ErrFormat) {
-		return state{}, err
+		return npy.State{}, errorf(ErrFormat, "%v", err)
 	}
-	if s, ok := side.recover(f); ok {
-		sh, perr := npy.Parse(s.Header)
-		if perr != nil || len(sh.Shape) == 0 || sh.Shape[0] != s.Count {
-			return state{}, errorf(ErrFormat, "the sidecar's newest slot records a header that does not count its %d records", s.Count)
-		}
-		return state{header: s.Header, h: sh, count: s.Count, seq: s.Seq, torn: !bytes.Equal(b, s.Header)}, nil
-	}
-	if err != nil {
-		return state{}, err
-	}
-	if len(h.Shape) == 0 {
-		return state{header: b, h: h}, nil
-	}
-	return state{header: b, h: h, count: h.Shape[0]}, nil
+	return st, err
 }

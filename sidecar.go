@@ -1,6 +1,7 @@
 package mmap
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"io/fs"
@@ -133,38 +134,18 @@ func (s *sidecar) validSlots() []npy.Slot {
 	return v
 }
 
-// recover decides, from the slots, what holds for the header at the start
-// of f (see npy.Recover).
-func (s *sidecar) recover(f *os.File) (npy.Slot, bool) {
-	if s == nil {
-		return npy.Slot{}, false
-	}
-	slots := s.validSlots()
-	if len(slots) == 0 {
-		return npy.Slot{}, false
-	}
-	n := len(slots[0].Header)
-	if len(slots) > 1 && slots[1].Seq > slots[0].Seq {
-		n = len(slots[1].Header)
-	}
-	b := make([]byte, n)
-	if _, err := f.ReadAt(b, 0); err != nil {
-		return npy.Slot{}, false
-	}
-	return npy.Recover(b, slots)
-}
-
 // init makes the sidecar the writer's for the file dev, ino, whose state
 // st holds: kept as it is when its slots described st, written afresh
 // otherwise, and mapped read-write.
-func (s *sidecar) init(dev, ino uint64, st state) error {
-	slotSize := npy.SlotSize(len(st.header))
-	fresh := st.seq == 0 || s.ctl.SlotSize != slotSize
+func (s *sidecar) init(dev, ino uint64, st npy.State) error {
+	slotSize := npy.SlotSize(len(st.Header))
+	fresh := st.Seq == 0 || s.ctl.SlotSize != slotSize
 	if fresh {
 		b := make([]byte, npy.SidecarSize(slotSize))
 		ctl := npy.Control{Dev: dev, Ino: ino, SlotSize: slotSize}
 		npy.PutControl(b, ctl)
-		npy.PutSlot(b[ctl.SlotOffset(0):], npy.Slot{Seq: st.seq + 1, Count: st.count, Header: st.header})
+		npy.PutSlot(b[ctl.SlotOffset(0):], npy.Slot{Seq: st.Seq + 1, Count: st.Count, Header: st.Header})
+		binary.NativeEndian.PutUint64(b[npy.LiveCountOffset:], uint64(st.Count))
 		if err := s.f.Truncate(0); err != nil {
 			return err
 		}

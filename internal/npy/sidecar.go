@@ -165,3 +165,70 @@ func Recover(header []byte, slots []Slot) (newest Slot, ok bool) {
 	}
 	return newest, true
 }
+
+// State is what an array file holds, decided from its header and the slots
+// of its sidecar.
+type State struct {
+	Header []byte  // the header that holds: the file's, or the newest slot's copy
+	H      *Header // Header, parsed
+	Count  int64   // the records that hold
+	Seq    uint64  // the newest slot's sequence number, when the sidecar decided
+	Torn   bool    // the file's header is not Header: a crash tore it, or came before it was written
+}
+
+// Decide returns what holds for a file that starts with the bytes file (as
+// many as its header and the slots' headers take, or the whole file if it
+// is shorter), whose header parses as h (or fails with parseErr), and whose
+// sidecar has the valid slots slots: the newest slot when Recover accepts
+// the file's header, otherwise the file's header alone.
+func Decide(file []byte, h *Header, parseErr error, slots []Slot) (State, error) {
+	if s, ok := recoverFile(file, slots); ok {
+		sh, err := Parse(s.Header)
+		if err != nil || len(sh.Shape) == 0 || sh.Shape[0] != s.Count {
+			return State{}, fmt.Errorf("the sidecar's newest slot records a header that does not count its %d records", s.Count)
+		}
+		torn := !bytes.Equal(file[:len(s.Header)], s.Header)
+		return State{Header: s.Header, H: sh, Count: s.Count, Seq: s.Seq, Torn: torn}, nil
+	}
+	if parseErr != nil {
+		return State{}, parseErr
+	}
+	st := State{Header: file[:h.Len], H: h}
+	if len(h.Shape) > 0 {
+		st.Count = h.Shape[0]
+	}
+	return st, nil
+}
+
+// recoverFile applies Recover to the bytes of file that the newest slot's
+// header covers.
+func recoverFile(file []byte, slots []Slot) (Slot, bool) {
+	if len(slots) == 0 {
+		return Slot{}, false
+	}
+	newest := slots[0]
+	if len(slots) > 1 && slots[1].Seq > newest.Seq {
+		newest = slots[1]
+	}
+	if len(file) < len(newest.Header) {
+		return Slot{}, false
+	}
+	return Recover(file[:len(newest.Header)], slots)
+}
+
+// ParseFile parses the header at the start of file, the first bytes of a
+// file as Decide takes them.
+func ParseFile(file []byte) (*Header, error) {
+	n, err := HeaderLen(file)
+	if err != nil {
+		return nil, err
+	}
+	if n > len(file) {
+		return nil, ErrShort
+	}
+	return Parse(file[:n])
+}
+
+// Prefix is how many bytes of a file Decide needs at most: the longest
+// header numpy reads.
+const Prefix = 12 + MaxHeaderLen
