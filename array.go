@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/typedmmap/mmap/internal/fileid"
 	"github.com/typedmmap/mmap/internal/npy"
 )
 
@@ -295,11 +296,9 @@ func (a *Array[T]) lockOutReaders(why string) (func(), error) {
 }
 
 // identify reads the file's identity.
-func (a *Array[T]) identify() error {
-	return withFD(a.f, func(fd uintptr) (err error) {
-		a.dev, a.ino, err = fileID(fd)
-		return err
-	})
+func (a *Array[T]) identify() (err error) {
+	a.dev, a.ino, err = fileid.Of(a.f)
+	return err
 }
 
 // load reads the file's state (with the sidecar side, if any), checks it

@@ -36,8 +36,6 @@ func advise([]byte, Advice) error { return errNoMmap }
 
 func prefault([]byte) {}
 
-func fileID(uintptr) (uint64, uint64, error) { return 0, 0, errNoMmap }
-
 func syncDir(string) error { return errNoMmap }
 
 func allocate(*os.File, int64, int64) error { return errNoMmap }

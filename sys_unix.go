@@ -70,16 +70,6 @@ var adviceFlags = [...]int{
 
 func advise(pages []byte, a Advice) error { return unix.Madvise(pages, adviceFlags[a]) }
 
-// fileID returns what identifies the file fd on this machine: its device
-// and inode numbers.
-func fileID(fd uintptr) (dev, ino uint64, err error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(int(fd), &st); err != nil {
-		return 0, 0, err
-	}
-	return uint64(st.Dev), uint64(st.Ino), nil
-}
-
 // syncDir makes the entries of the directory dir durable: a file created
 // in it survives a crash once its data and this are synced.
 func syncDir(dir string) error {

@@ -151,16 +151,6 @@ func advise(pages []byte, a Advice) error {
 // prefault is a Linux hint; Windows faults pages in as they are written.
 func prefault([]byte) {}
 
-// fileID returns what identifies the file handle fd on this machine: its
-// volume's serial number and its file index.
-func fileID(fd uintptr) (dev, ino uint64, err error) {
-	var fi windows.ByHandleFileInformation
-	if err := windows.GetFileInformationByHandle(windows.Handle(fd), &fi); err != nil {
-		return 0, 0, err
-	}
-	return uint64(fi.VolumeSerialNumber), uint64(fi.FileIndexHigh)<<32 | uint64(fi.FileIndexLow), nil
-}
-
 // syncDir does nothing: NTFS journals the directory entry of a new file
 // with the file's own metadata, which FlushFileBuffers makes durable.
 func syncDir(string) error { return nil }
