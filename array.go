@@ -49,6 +49,7 @@ type Array[T any] struct {
 	t        npyType
 	writable bool
 	shared   bool   // a reader that holds the shared lock on the file
+	created  bool   // Create made the file, and removes it if it fails
 	dev, ino uint64 // the file's identity, which its sidecar records
 
 	hdr      []byte      // the header as last written or read
@@ -108,13 +109,17 @@ func Create[T any](path string, opts ...Option) (*Array[T], error) {
 	if err != nil {
 		return nil, inFile("create", path, err)
 	}
-	if a.f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, o.perm); err != nil {
+	a.f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, o.perm)
+	a.created = err == nil
+	if errors.Is(err, fs.ErrExist) {
+		a.f, err = os.OpenFile(path, os.O_RDWR, 0)
+	}
+	if err != nil {
 		return nil, pathError("create", path, err)
 	}
 	a.writable = true
 	if err := a.initialize(hdr, h, o); err != nil {
-		a.release()
-		return nil, inFile("create", path, err)
+		return nil, a.fail("create", err)
 	}
 	return a, nil
 }
@@ -204,8 +209,7 @@ func Open[T any](path string, prot int) (*Array[T], error) {
 		err = a.openReader()
 	}
 	if err != nil {
-		a.release()
-		return nil, inFile("open", path, err)
+		return nil, a.fail("open", err)
 	}
 	return a, nil
 }
@@ -493,7 +497,13 @@ func (a *Array[T]) reserve(n int) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return inFile("grow", a.path, a.setCapacity(max(need, 2*a.capacity)))
+	err := a.setCapacity(max(need, 2*a.capacity))
+	if err != nil && need > a.capacity {
+		// Doubling is not possible (a nearly full disk, say): take what
+		// is needed.
+		err = a.setCapacity(need)
+	}
+	return inFile("grow", a.path, err)
 }
 
 // Truncate keeps the first n records and drops the rest; n must be between
@@ -610,6 +620,20 @@ func (a *Array[T]) unmapAll() error {
 	a.views, a.rec, a.capacity, a.prefaultedTo = nil, nil, 0, 0
 	a.room.Store(nil)
 	return err
+}
+
+// fail undoes a Create or Open that failed with err: it removes the files
+// that it created, and releases the rest.
+func (a *Array[T]) fail(op string, err error) error {
+	if a.side != nil && a.side.created {
+		a.side.remove()
+		a.side = nil
+	}
+	a.release()
+	if a.created {
+		os.Remove(a.path)
+	}
+	return inFile(op, a.path, err)
 }
 
 // release unmaps the file and the sidecar, unlocks and closes them, and

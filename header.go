@@ -92,14 +92,14 @@ func checkType(h *npy.Header, t npyType, name string) error {
 		}
 		return errorf(kind, "holds records of %s, not %s (%s): %s: %s", h.DType, name, t.dtype, path, why)
 	}
+	if h.Fortran && len(h.Shape) > 1 {
+		return errorf(ErrType, "holds a %d-dimensional array in Fortran (column-major) order, so a record's values are not side by side; save it with numpy.ascontiguousarray", len(h.Shape))
+	}
 	if len(h.Shape) == 0 {
 		return errorf(ErrType, "holds a 0-dimensional array (shape ()), a single value; an Array holds a sequence of records")
 	}
 	if rows := h.Shape[1:]; !sameDims(rows, t.rows) {
 		return errorf(ErrType, "holds records of shape %v (the shape is %v); %s records have shape %v", rows, h.Shape, name, t.rows)
-	}
-	if h.Fortran && len(h.Shape) > 1 {
-		return errorf(ErrType, "holds a %d-dimensional array in Fortran (column-major) order, so a record's values are not side by side; save it with numpy.ascontiguousarray", len(h.Shape))
 	}
 	return nil
 }

@@ -125,3 +125,14 @@ func liveMappings() int {
 	defer mappings.mu.Unlock()
 	return len(mappings.live)
 }
+
+// cannotRun skips a test that this machine cannot run, with the reason; in
+// CI (CI=true), where the machine is set up for it, it fails instead, except
+// under an emulator (MMAP_TEST_EMULATOR names it), which may lack it.
+func cannotRun(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" && os.Getenv("MMAP_TEST_EMULATOR") == "" {
+		t.Fatalf("CI must run this test: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}

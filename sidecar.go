@@ -25,7 +25,8 @@ type sidecar struct {
 	slots [2]npy.Slot // the slots as read when it was opened
 	valid [2]bool     // which of them parsed
 
-	locked bool // the writer's lock is held
+	locked  bool // the writer's lock is held
+	created bool // the writer created the file, and removes it if its Open fails
 
 	seqWord   *uint32 // the live area, in m: bumped by every publish
 	countWord *uint64 // the published count
@@ -44,7 +45,15 @@ type sidecar struct {
 func lockSidecar(path string, perm fs.FileMode) (*sidecar, error) {
 	sp := path + sidecarSuffix
 	for {
-		f, err := os.OpenFile(sp, os.O_RDWR|os.O_CREATE, perm)
+		created := true
+		f, err := os.OpenFile(sp, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		if errors.Is(err, fs.ErrExist) {
+			created = false
+			f, err = os.OpenFile(sp, os.O_RDWR, 0)
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed between the two opens
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -61,7 +70,7 @@ func lockSidecar(path string, perm fs.FileMode) (*sidecar, error) {
 			return nil, err
 		}
 		if now, err := os.Stat(sp); err == nil && os.SameFile(fi, now) {
-			return &sidecar{path: sp, f: f, locked: true}, nil
+			return &sidecar{path: sp, f: f, locked: true, created: created}, nil
 		}
 		withFD(f, unlockFile)
 		f.Close() // removed or replaced between the open and the lock

@@ -1,0 +1,76 @@
+package mmap
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// smallFilesystem mounts a tmpfs of the given size (a mount option: "4m")
+// and returns its directory, unmounted when the test ends.
+func smallFilesystem(t *testing.T, size string) string {
+	t.Helper()
+	dir := tempDir(t)
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
+		cannotRun(t, "mounting a %s tmpfs needs root: %v", size, err)
+	}
+	t.Cleanup(func() {
+		if err := unix.Unmount(dir, 0); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+// TestArrayDiskFull appends until a 4 MiB file system is full: Append must
+// fail with ENOSPC, never fault, and the array must go on working.
+func TestArrayDiskFull(t *testing.T) {
+	dir := smallFilesystem(t, "4m")
+	path := filepath.Join(dir, "full.npy")
+	a, err := Create[rec](path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for ; ; n++ {
+		err := a.Append(mkrec(uint64(n), 0))
+		if err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("Append %d on a full disk: got %v; want an error wrapping ENOSPC", n, err)
+			}
+			break
+		}
+		if n > 1<<20 {
+			t.Fatal("4 MiB never filled")
+		}
+	}
+	if n < 3<<20/24 {
+		t.Errorf("the disk was full after %d records (%d KiB); want most of its 4 MiB used", n, n*24>>10)
+	}
+	checkRecs(t, a, n)
+	if err := a.Grow(1 << 20); !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("Grow on a full disk: got %v; want ENOSPC", err)
+	}
+	if err := a.Sync(); err != nil {
+		t.Fatalf("Sync after the disk filled: %v", err)
+	}
+	mustClose(t, a)
+	r := mustOpen[rec](t, path, RDONLY)
+	checkRecs(t, r, n)
+	mustClose(t, r)
+
+	other := filepath.Join(dir, "big.npy")
+	if _, err := Create[rec](other, WithCapacity(1<<20)); !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("Create with more capacity than the disk has: got %v; want ENOSPC", err)
+	}
+	for _, p := range []string{other, other + sidecarSuffix} {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the failed Create left %s (%v)", p, err)
+		}
+	}
+}
