@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,15 +42,25 @@ func runChild(role, path string) int {
 		err = holdOpen(path, RDONLY)
 	case "read-one":
 		err = readOne(path)
+	case "live-writer":
+		err = liveWriter(path)
+	case "follower":
+		err = follower(path)
 	default:
 		err = fmt.Errorf("unknown child role %q", role)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
+		// On stdout too: a parent that kills its children cannot tell a
+		// failure from the kill by the exit status on every OS.
+		fmt.Println(childFailed, err)
+		fmt.Fprintln(os.Stderr, childFailed, err)
 		return 1
 	}
 	return 0
 }
+
+// childFailed starts the line a child prints when it fails.
+const childFailed = "child failed:"
 
 // startChild starts the test binary in role on path, with its stdin and
 // stdout connected to the returned pipes. Starting a process is retried a
@@ -192,6 +204,8 @@ func TestCrashDuringAppend(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(1, 2))
+	samples := tempDir(t)
+	var sampled []string
 	for kill := range *crashKills {
 		cmd, stdin, stdout := startChild(t, "writer", path)
 		lines := make(chan string)
@@ -215,7 +229,7 @@ func TestCrashDuringAppend(t *testing.T) {
 				if !ok {
 					t.Fatalf("kill %d: the writer stopped before it was killed", kill)
 				}
-				synced, _ = strconv.Atoi(line)
+				synced = syncedCount(t, kill, line)
 			case <-deadline:
 				expired = true
 			}
@@ -226,12 +240,36 @@ func TestCrashDuringAppend(t *testing.T) {
 		// Read to the end (the pipe closes when the writer is gone) before
 		// Wait, which closes the pipe and would drop unread lines.
 		for line := range lines {
-			synced, _ = strconv.Atoi(line) // syncs completed before it died
+			synced = syncedCount(t, kill, line) // syncs completed before it died
 		}
 		cmd.Wait()
 		stdin.Close()
 		checkAfterCrash(t, kill, path, synced)
+		if kill%20 == 0 {
+			// numpy reads the .npy alone, as the writer left it.
+			sample := filepath.Join(samples, fmt.Sprintf("kill-%d.npy", kill))
+			if err := os.WriteFile(sample, fileBytes(t, path), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			sampled = append(sampled, sample)
+		}
 	}
+	if runtime.GOOS == "linux" {
+		python(t, numpyCheck+`
+for path in sys.argv[1:]:
+    check(np.load(path))
+`, sampled...)
+	}
+}
+
+// syncedCount reads a count the writer printed.
+func syncedCount(t *testing.T, kill int, line string) int {
+	t.Helper()
+	n, err := strconv.Atoi(line)
+	if err != nil {
+		t.Fatalf("kill %d: the writer said %q", kill, line)
+	}
+	return n
 }
 
 // checkAfterCrash opens the array a killed writer left and checks it.
