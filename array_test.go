@@ -366,7 +366,7 @@ func TestArrayWrongType(t *testing.T) {
 		{"same size, another type", errOf(Open[sameSize](path, RDONLY)), "Gen: the file has '<u4', the Go type '<f4'"},
 		{"other names", errOf(Open[otherNames](path, RDONLY)), "the file has 4 fields, the Go type 3"},
 		{"another size", errOf(Open[otherSize](path, RDWR)), "the file has 4 fields, the Go type 2"},
-		{"rows of an array", errOf(Open[[3]uint64](path, RDONLY)), "the file has " + recDescr},
+		{"rows of an array", errOf(Open[[3]uint64](path, RDONLY)), "not [3]uint64 ('<u8' in rows of [3]): the record: the file has a struct, the Go type a number"},
 	} {
 		if !errors.Is(c.err, ErrType) || !strings.Contains(c.err.Error(), strings.ReplaceAll(c.want, "<", string(hostOrder))) {
 			t.Errorf("%s: got %v; want ErrType saying %q", c.name, c.err, c.want)

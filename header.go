@@ -90,7 +90,11 @@ func checkType(h *npy.Header, t npyType, name string) error {
 			kind = ErrByteOrder
 			why += fmt.Sprintf("; the file is not in this host's byte order (%s)", orderName(hostOrder))
 		}
-		return errorf(kind, "holds records of %s, not %s (%s): %s: %s", h.DType, name, t.dtype, path, why)
+		want := t.dtype.String()
+		if t.rows != nil {
+			want += fmt.Sprintf(" in rows of %v", t.rows)
+		}
+		return errorf(kind, "holds records of %s, not %s (%s): %s: %s", h.DType, name, want, path, why)
 	}
 	if h.Fortran && len(h.Shape) > 1 {
 		return errorf(ErrType, "holds a %d-dimensional array in Fortran (column-major) order, so a record's values are not side by side; save it with numpy.ascontiguousarray", len(h.Shape))

@@ -386,7 +386,10 @@ func Mismatch(got, want DType) (path, why string, otherOrder bool) {
 
 func mismatch(got, want DType, path string) (string, string, bool) {
 	if got.Structured() != want.Structured() {
-		return orRecord(path), fmt.Sprintf("the file has %s, the Go type %s", got, want), false
+		if got.Structured() {
+			return orRecord(path), "the file has a struct, the Go type a number", false
+		}
+		return orRecord(path), "the file has a number, the Go type a struct", false
 	}
 	if !got.Structured() {
 		if got.Str == want.Str {

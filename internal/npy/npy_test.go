@@ -285,7 +285,7 @@ func TestMismatch(t *testing.T) {
 		{"the other byte order", "[('a', [('b', '>f8')])]", "[('a', [('b', '<f8')])]", "a.b", "'>f8'", true},
 		{"a name", "[('a', '<f8'), ('c', '<f8')]", "[('a', '<f8'), ('b', '<f8')]", "b", "named 'c' in the file", false},
 		{"a subarray", "[('a', '<f8', (3,))]", "[('a', '<f8', (4,))]", "a", "shape [3]", false},
-		{"structured and plain", "[('a', '<f8')]", "'<f8'", "the record", "the file has [('a', '<f8')]", false},
+		{"structured and plain", "[('a', '<f8')]", "'<f8'", "the record", "the file has a struct, the Go type a number", false},
 		{"objects", "[('a', '|O')]", "[('a', '<i8')]", "a", "Python objects, which no flat Go type maps", false},
 		{"a unicode string", "[('s', '<U4')]", "[('s', '<u4', (4,))]", "s", "shape []", false},
 		{"numpy's bool", "'|b1'", "'|u1'", "the record", "numpy's bool", false},
