@@ -5,7 +5,8 @@
 // again (the file records what type it holds, and Open checks it), computes
 // statistics of one column, sorts the records in place in the mapped file,
 // binary-searches them, and times a scan of the mapping against reading the
-// same file with encoding/binary.
+// same file with encoding/binary. The file is a numpy .npy file: with -keep,
+// numpy.load reads it as it is.
 //
 //	go run ./examples/points            # 4,000,000 points (122 MiB)
 //	go run ./examples/points -n 100000  # a quick run
@@ -56,9 +57,9 @@ func main() {
 }
 
 func run(n int, dir string, keep bool) error {
-	path := filepath.Join(dir, fmt.Sprintf("points-%d.arr", os.Getpid()))
+	path := filepath.Join(dir, fmt.Sprintf("points-%d.npy", os.Getpid()))
 	if keep {
-		defer fmt.Printf("kept %s\n", path)
+		defer fmt.Printf("kept %s; in Python: numpy.load(%q)\n", path, path)
 	} else {
 		defer os.Remove(path)
 	}
