@@ -196,11 +196,15 @@ func (n *notifier) channel() <-chan struct{} {
 	return n.ch
 }
 
-// wake wakes the goroutines waiting on the current channel.
+// wake wakes the goroutines waiting on the current channel. It is small
+// enough to be inlined into Append.
 func (n *notifier) wake() {
-	if !n.waiting.Load() {
-		return
+	if n.waiting.Load() {
+		n.wakeAll()
 	}
+}
+
+func (n *notifier) wakeAll() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.ch != nil {

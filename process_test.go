@@ -46,6 +46,10 @@ func runChild(role, path string) int {
 		err = liveWriter(path)
 	case "follower":
 		err = follower(path)
+	case "latency-reader":
+		err = latencyReader(path)
+	case "idle-reader":
+		err = idleReader(path)
 	default:
 		err = fmt.Errorf("unknown child role %q", role)
 	}
@@ -66,7 +70,7 @@ const childFailed = "child failed:"
 // stdout connected to the returned pipes. Starting a process is retried a
 // few times: Wine now and then fails to create one, which is not what these
 // tests are about.
-func startChild(t *testing.T, role, path string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
+func startChild(t testing.TB, role, path string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
