@@ -155,9 +155,8 @@ func (s *sidecar) init(dev, ino uint64, st npy.State) error {
 		npy.PutControl(b, ctl)
 		npy.PutSlot(b[ctl.SlotOffset(0):], npy.Slot{Seq: st.Seq + 1, Count: st.Count, Header: st.Header})
 		binary.NativeEndian.PutUint64(b[npy.LiveCountOffset:], uint64(st.Count))
-		if err := s.f.Truncate(0); err != nil {
-			return err
-		}
+		// Written over the old content, never shorter: a reader may still
+		// have a stale sidecar mapped, and must not lose its pages.
 		if _, err := s.f.WriteAt(b, 0); err != nil {
 			return err
 		}

@@ -7,7 +7,16 @@ import (
 )
 
 func TestOf(t *testing.T) {
-	dir := t.TempDir()
+	// Not t.TempDir: its cleanup fails under Wine; files go one by one.
+	dir, err := os.MkdirTemp("", "fileid-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.Remove(filepath.Join(dir, "a"))
+		os.Remove(filepath.Join(dir, "b"))
+		os.Remove(dir)
+	})
 	open := func(name string) *os.File {
 		f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE, 0o644)
 		if err != nil {

@@ -45,22 +45,6 @@ type value struct {
 // maxDepth bounds the nesting of containers.
 const maxDepth = 32
 
-// parseLiteral parses s as one literal followed by nothing but whitespace
-// and comments.
-func parseLiteral(s string) (value, error) {
-	p := &parser{s: s}
-	p.skipSpace()
-	v, err := p.value(0)
-	if err != nil {
-		return value{}, err
-	}
-	p.skipSpace()
-	if p.pos < len(p.s) {
-		return value{}, p.errorf("unexpected %q after the value", p.rest())
-	}
-	return v, nil
-}
-
 type parser struct {
 	s      string
 	pos    int
