@@ -3,7 +3,6 @@ package mmap
 import (
 	"context"
 	"iter"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -213,31 +212,3 @@ func (n *notifier) wakeAll() {
 	}
 	n.waiting.Store(false)
 }
-
-// mapReserve maps the file f, size bytes long, for an array: where a
-// mapping may reach past the end of its file (Unix), with room to grow in
-// place, since its pages there become usable as the file grows; elsewhere
-// (Windows), exactly size bytes.
-func mapReserve(f *os.File, size int64, prot int) (MMap, error) {
-	if size > int64(maxInt-granularity()) {
-		return nil, &RangeError{Offset: 0, Length: size, Size: size, Problem: notAnInt}
-	}
-	length := size
-	if reserveBeyondEOF {
-		length = min(max(2*size, minReserve), int64(maxInt-granularity()))
-	}
-	var m MMap
-	err := withFD(f, func(fd uintptr) error {
-		var err error
-		if m, err = mapAligned(f, fd, 0, int(length), prot, 0); err != nil && length > size {
-			// Short of address space: map what there is.
-			m, err = mapAligned(f, fd, 0, int(size), prot, 0)
-		}
-		return err
-	})
-	return m, err
-}
-
-// minReserve is the least address space an array's mapping takes: 1 GiB on
-// 64-bit targets, 64 MiB on 32-bit ones. It costs no memory.
-var minReserve = int64(1) << (26 + 4*(^uint(0)>>63))
