@@ -60,7 +60,14 @@
 // The bytes of a mapping are plain memory: concurrent reads are safe, and
 // concurrent writes, or a write concurrent with a read, need the caller's own
 // synchronization, as with any []byte or []T. Unmap must not run concurrently
-// with any other use of the same mapping. [Array] says what it allows.
+// with any other use of the same mapping.
+//
+// An [Array] has one writer and any number of readers, in this process and
+// others. The writer's methods are called from one goroutine at a time;
+// meanwhile other goroutines may call Len, Items and Wait, and see every
+// record appended so far, whole. Readers in other processes see what the
+// writer synced ([Array.Refresh], [Array.Wait], [Array.Follow]). Close must
+// not run concurrently with any other method of the same Array.
 //
 // # Caveats
 //
@@ -77,5 +84,14 @@
 // to open on a host of the other order.
 //
 // On 32-bit platforms a region must fit in the address space; a region whose
-// length does not fit in an int is refused with [ErrRange].
+// length does not fit in an int is refused with [ErrRange]. An Array maps
+// its file with room to grow in place (1 GiB of address space on 64-bit
+// targets, 64 MiB on 32-bit ones, or twice the file), and keeps every mapping
+// it outgrows until Close, so that slices stay valid: at most about twice
+// the largest size of the file, plus that room.
+//
+// An Array writer keeps a sidecar file next to its file (the name with
+// ".meta" added) and removes it at Close; after a crash it stays, and the
+// next Open uses it to repair the file's header. Copy or move an Array file
+// once it is closed.
 package mmap
