@@ -525,3 +525,22 @@ func TestArrayOpenErrorsNameTheFile(t *testing.T) {
 	_, err = Create[rec](noDir)
 	checkFileError(t, err, noDir)
 }
+
+// TestArrayAddressSpace bounds the address space an array's mappings take
+// as it grows: every mapping it outgrows stays until Close, so the total
+// must stay within about twice the file, plus the newest mapping's room.
+func TestArrayAddressSpace(t *testing.T) {
+	defer func(old int64) { minReserve = old }(minReserve)
+	minReserve = 0 // a new mapping at every other doubling, not one for all
+	a := mustCreate[rec](t, arrayPath(t))
+	appendN(t, a, 0, 1_000_000)
+	var total int
+	for _, v := range a.views {
+		total += len(v)
+	}
+	newest := len(a.views[len(a.views)-1])
+	if limit := newest + 2*int(a.size); total > limit {
+		t.Errorf("%d mappings take %d bytes for a file of %d; want at most %d", len(a.views), total, a.size, limit)
+	}
+	t.Logf("%d mappings, %d bytes of address space, for a file of %d bytes", len(a.views), total, a.size)
+}

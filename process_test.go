@@ -42,6 +42,8 @@ func runChild(role, path string) int {
 		err = holdOpen(path, RDONLY)
 	case "read-one":
 		err = readOne(path)
+	case "create-one":
+		err = createOne(path)
 	case "live-writer":
 		err = liveWriter(path)
 	case "follower":
@@ -311,6 +313,23 @@ func readOne(path string) error {
 	return printPeakMemory()
 }
 
+// createOne prints the process's peak resident memory, creates an array
+// and appends one record, and prints the peak again.
+func createOne(path string) error {
+	if err := printPeakMemory(); err != nil {
+		return err
+	}
+	a, err := Create[benchRec](path)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Append(benchRec{ID: 42}); err != nil {
+		return err
+	}
+	return printPeakMemory()
+}
+
 // printPeakMemory prints the peak resident memory in KiB, from
 // /proc/self/status.
 func printPeakMemory() error {
@@ -354,20 +373,11 @@ func sparseArray(t *testing.T, n int64, last benchRec) string {
 	return path
 }
 
-// TestMemoryOfHugeSparseArray opens a 16 GiB array whose records are not in
-// memory and reads one: the process must stay small, because opening maps
-// but reads nothing.
-func TestMemoryOfHugeSparseArray(t *testing.T) {
-	if strconv.IntSize == 32 {
-		t.Skip("a 16 GiB mapping does not fit in a 32-bit address space")
-	}
-	if _, err := os.Stat("/proc/self/status"); err != nil {
-		t.Skipf("peak memory is read from /proc/self/status, which this OS lacks: %v", err)
-	}
-	const records = 16 << 30 / 32
-	path := sparseArray(t, records, benchRec{ID: 42})
-
-	cmd, stdin, stdout := startChild(t, "read-one", path)
+// peakMemory runs the child role on path and returns the peak resident
+// memory it printed, in KiB, before and after its work.
+func peakMemory(t *testing.T, role, path string) [2]int {
+	t.Helper()
+	cmd, stdin, stdout := startChild(t, role, path)
 	var kib [2]int
 	for i := range kib {
 		line, _ := stdout.ReadString('\n')
@@ -381,6 +391,38 @@ func TestMemoryOfHugeSparseArray(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("child: %v", err)
 	}
+	return kib
+}
+
+// TestMemoryAfterCreate creates an array, with the room it reserves to
+// grow, and appends a record: that must add little to the process's
+// memory, since a reservation costs address space, not memory.
+func TestMemoryAfterCreate(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skipf("peak memory is read from /proc/self/status, which this OS lacks: %v", err)
+	}
+	kib := peakMemory(t, "create-one", arrayPath(t))
+	t.Logf("peak resident memory: %d KiB at start, %d KiB after Create and one Append", kib[0], kib[1])
+	// Append prefaults the 2 MiB its next records will land on.
+	if grew := kib[1] - kib[0]; grew > 3<<10 {
+		t.Errorf("Create and one Append raised the peak by %d KiB; want at most 3 MiB", grew)
+	}
+}
+
+// TestMemoryOfHugeSparseArray opens a 16 GiB array whose records are not in
+// memory and reads one: the process must stay small, because opening maps
+// but reads nothing.
+func TestMemoryOfHugeSparseArray(t *testing.T) {
+	if strconv.IntSize == 32 {
+		t.Skip("a 16 GiB mapping does not fit in a 32-bit address space")
+	}
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skipf("peak memory is read from /proc/self/status, which this OS lacks: %v", err)
+	}
+	const records = 16 << 30 / 32
+	path := sparseArray(t, records, benchRec{ID: 42})
+
+	kib := peakMemory(t, "read-one", path)
 	t.Logf("peak resident memory: %d KiB at start, %d KiB after opening 16 GiB and reading one record", kib[0], kib[1])
 	if grew := kib[1] - kib[0]; grew > 4<<10 {
 		t.Errorf("opening and reading one record raised the peak by %d KiB; want at most 4 MiB", grew)
