@@ -81,6 +81,7 @@ func (w *writer) step() error {
 	case r < 70 || n == 0:
 		return w.appendBurst()
 	case r < 88:
+		say("%s %d", model.Sync, n)
 		if err := w.a.Sync(); err != nil {
 			return err
 		}

@@ -12,7 +12,8 @@ import (
 // before a cut.
 const (
 	Open      = "open"      // open COUNT EPOCH: the array opened (or was created) with COUNT records; appends are in EPOCH
-	Synced    = "synced"    // synced COUNT EPOCH: a Sync of COUNT records returned
+	Sync      = "sync"      // sync COUNT: a Sync of COUNT records starts
+	Synced    = "synced"    // synced COUNT EPOCH: that Sync returned
 	Truncate  = "truncate"  // truncate TARGET EPOCH: a Truncate to TARGET starts; later appends are in EPOCH
 	Truncated = "truncated" // truncated TARGET EPOCH: that Truncate returned
 	Grow      = "grow"      // grow N: a Grow(N) starts
@@ -24,13 +25,14 @@ const (
 // Phases of the writer, as the host sees them from its lines.
 const (
 	PhaseBoot     = "boot"     // no array opened yet
-	PhaseAppend   = "append"   // appending and syncing
+	PhaseAppend   = "append"   // appending
+	PhaseSync     = "sync"     // a Sync is running
 	PhaseGrow     = "grow"     // the file grew and no Sync has returned since
 	PhaseTruncate = "truncate" // a Truncate is running
 )
 
 // arity is how many numbers follow each keyword.
-var arity = map[string]int{Open: 2, Synced: 2, Truncate: 2, Truncated: 2, Grow: 1, Grew: 1, Shrank: 1}
+var arity = map[string]int{Open: 2, Sync: 1, Synced: 2, Truncate: 2, Truncated: 2, Grow: 1, Grew: 1, Shrank: 1}
 
 // Tracker follows a writer's console lines and keeps what the host knows
 // from them.
@@ -39,7 +41,8 @@ type Tracker struct {
 	epoch uint64 // the session's epoch, the one the open line must name
 	// Phase is what the writer was doing at its last line.
 	Phase string
-	// Counts of events.
+	// Counts of events: Syncs and Truncates started, Grow calls and
+	// growths of the file, Truncates that shrank it.
 	Syncs, Truncates, Grows, Shrinks int
 	// MaxEpoch is the highest epoch the writer used or may have used.
 	MaxEpoch uint64
@@ -105,6 +108,9 @@ func (t *Tracker) event(kw string, n []uint64) error {
 		}
 		*x = Expect{Promise: State{count, x.Promise.Epochs.Cut(count, epoch)}}
 		t.Phase = PhaseAppend
+	case Sync:
+		t.Syncs++
+		t.Phase = PhaseSync
 	case Synced:
 		count, epoch := n[0], n[1]
 		last := x.Promise.Epochs[len(x.Promise.Epochs)-1]
@@ -115,7 +121,6 @@ func (t *Tracker) event(kw string, n []uint64) error {
 			return fmt.Errorf("host has epoch %d from record %d", last.Epoch, last.Start)
 		}
 		x.Promise.Count = count
-		t.Syncs++
 		t.Phase = PhaseAppend
 	case Truncate:
 		target, epoch := n[0], n[1]

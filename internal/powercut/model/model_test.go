@@ -115,7 +115,11 @@ func TestTrackerBound(t *testing.T) {
 	if x := tr.Expect(); x.Fresh || x.Bound() != 0 {
 		t.Fatalf("after open: %+v", x)
 	}
-	feed(t, tr, "grew 8192", "synced 100 5", "synced 150 5")
+	feed(t, tr, "grew 8192", "sync 100")
+	if x := tr.Expect(); x.Bound() != 0 || tr.Phase != PhaseSync {
+		t.Fatalf("during a Sync: bound %d, phase %s", x.Bound(), tr.Phase)
+	}
+	feed(t, tr, "synced 100 5", "sync 150", "synced 150 5")
 	if x := tr.Expect(); x.Bound() != 150 || x.Pending != nil || tr.Phase != PhaseAppend {
 		t.Fatalf("after syncs: %+v, phase %s", x, tr.Phase)
 	}
@@ -139,7 +143,7 @@ func TestTrackerBound(t *testing.T) {
 	if x := tr.Expect(); x.Bound() != 40 || tr.Phase != PhaseGrow {
 		t.Fatalf("after grow: bound %d, phase %s", x.Bound(), tr.Phase)
 	}
-	feed(t, tr, "synced 90 6", "truncate 95 7")
+	feed(t, tr, "sync 90", "synced 90 6", "truncate 95 7")
 	if x := tr.Expect(); x.Bound() != 90 {
 		t.Fatalf("truncate above the promise: bound %d, want 90", x.Bound())
 	}
