@@ -28,7 +28,7 @@ import (
 
 func main() {
 	// The firmware's output before this does not end in a newline.
-	say("")
+	say("\n%s", model.Started)
 	if err := run(); err != nil {
 		say("%s %v", model.Error, err)
 	}

@@ -13,6 +13,7 @@ import (
 // summary adds up the trials.
 type summary struct {
 	trials, failed, fresh int
+	noInit                int // boots whose kernel stopped before /init
 
 	cached int // trials with a volatile write cache
 	// The sectors of unflushed writes at those cuts, and how many of them
@@ -43,6 +44,7 @@ func (s *summary) add(r result) {
 	if r.fresh {
 		s.fresh++
 	}
+	s.noInit += r.noInit
 	if r.cache {
 		s.cached++
 		s.unflushed += r.unflushed
@@ -54,7 +56,11 @@ func (s *summary) add(r result) {
 	s.plans[r.plan.at]++
 	s.phases[r.phase]++
 	if r.phase == "truncate" {
-		s.truncFound[r.verdict.Found]++
+		found := r.verdict.Found
+		if found == "" {
+			found = "no verdict"
+		}
+		s.truncFound[found]++
 	}
 	s.shrinks += r.shrinks
 	s.boot += r.boot
@@ -65,7 +71,8 @@ func (s *summary) add(r result) {
 
 func (s *summary) print(wall time.Duration) {
 	n := time.Duration(max(s.trials, 1))
-	fmt.Printf("powercut: %d trials, %d passed, %d failed; %d on a new disk\n", s.trials, s.trials-s.failed, s.failed, s.fresh)
+	fmt.Printf("powercut: %d trials, %d passed, %d failed; %d on a new disk; %d boots tried again, their kernel having stopped before /init\n",
+		s.trials, s.trials-s.failed, s.failed, s.fresh, s.noInit)
 	fmt.Printf("powercut: %d cuts killed qemu on a plain disk, %d on a disk with a volatile write cache (%d unflushed sectors at the cuts, %d of them kept)\n",
 		s.trials-s.cached, s.cached, s.unflushed, s.persisted)
 	fmt.Printf("powercut: lost synced records %d, torn or garbage records %d, records of a wrong epoch %d\n", s.lost, s.torn, s.stale)

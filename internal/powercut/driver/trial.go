@@ -28,6 +28,13 @@ const diskSize = 1 << 30
 // so that a writer session's truncations cannot push it over.
 const maxExpectArg = 1500
 
+// errNoInit is the error of a machine whose kernel stopped before it ran
+// /init: a failure of the virtual machine, not of the test, so the boot is
+// tried again, up to maxBoots times.
+var errNoInit = errors.New("the kernel stopped before it ran /init")
+
+const maxBoots = 3
+
 // Limits on how long a machine may take.
 const (
 	bootTimeout  = 60 * time.Second  // from start to the writer's open line
@@ -148,6 +155,8 @@ type result struct {
 	err     error  // the trial failed: the checker's reason, or a failure of the harness
 	kept    string // where the failing trial's files are
 
+	noInit int // boots whose kernel stopped before /init, tried again
+
 	boot, write, check time.Duration // the writer's boot, its writing, the checker
 	wall               time.Duration // the whole trial
 }
@@ -174,7 +183,11 @@ func (r result) String() string {
 	} else {
 		s += fmt.Sprintf("FAIL %v (files in %s)", r.err, r.kept)
 	}
-	return s + fmt.Sprintf("  (boot %.1fs write %.1fs check %.1fs)", r.boot.Seconds(), r.write.Seconds(), r.check.Seconds())
+	s += fmt.Sprintf("  (boot %.1fs write %.1fs check %.1fs)", r.boot.Seconds(), r.write.Seconds(), r.check.Seconds())
+	if r.noInit > 0 {
+		s += fmt.Sprintf(" (%d boots tried again)", r.noInit)
+	}
+	return s
 }
 
 // trial runs one cut: a writer session on the lineage's disk cut by the
@@ -213,9 +226,16 @@ func (l *lineage) run(r *result, dir string, rng *rand.Rand) error {
 		r.fresh = true
 	}
 	epoch := l.epoch + 1
-	tr := model.NewTracker(expectFrom(l.before, epoch), epoch)
+	var tr *model.Tracker
+	var werr error
 	wseed := rng.Uint64()
-	werr := l.write(r, dir, wseed, epoch, tr, rng)
+	for range maxBoots {
+		tr = model.NewTracker(expectFrom(l.before, epoch), epoch)
+		if werr = l.write(r, dir, wseed, epoch, tr, rng); !errors.Is(werr, errNoInit) {
+			break
+		}
+		r.noInit++
+	}
 	// The image as the cut left it, and what the host expects of it, kept
 	// if the trial fails.
 	if out, err := exec.Command("cp", "--sparse=always", l.disk, filepath.Join(dir, "after-cut.img")).CombinedOutput(); err != nil {
@@ -233,7 +253,15 @@ func (l *lineage) run(r *result, dir string, rng *rand.Rand) error {
 		return fmt.Errorf("harness: the expectation is %d bytes, too long for the kernel command line", len(arg))
 	}
 	l.epoch = tr.MaxEpoch + 1
-	if err := l.check(r, dir, rng.Uint64(), l.epoch, x); err != nil {
+	cseed := rng.Uint64()
+	var err error
+	for range maxBoots {
+		if err = l.check(r, dir, cseed, l.epoch, x); !errors.Is(err, errNoInit) {
+			break
+		}
+		r.noInit++
+	}
+	if err != nil {
 		return err
 	}
 	if r.verdict.Found == "nofile" {
@@ -326,8 +354,9 @@ func (l *lineage) write(r *result, dir string, seed, epoch uint64, tr *model.Tra
 		cutAfter(r.plan.delay)
 	}
 	var opened time.Time
-	armed := r.plan.at == "boot"
+	armed, started := r.plan.at == "boot", false
 	for line := range v.lines {
+		started = started || line == model.Started
 		tr.Line(line)
 		if opened.IsZero() && tr.Phase != model.PhaseBoot {
 			opened = time.Now()
@@ -364,6 +393,8 @@ func (l *lineage) write(r *result, dir string, seed, epoch uint64, tr *model.Tra
 	switch {
 	case tr.Err != nil:
 		return tr.Err
+	case !v.wasKilled() && !started:
+		return fmt.Errorf("writer: %w (qemu: %v)", errNoInit, werr)
 	case !v.wasKilled():
 		return fmt.Errorf("the writer's machine stopped by itself: %v", werr)
 	case opened.IsZero() && r.fallback:
@@ -384,7 +415,9 @@ func (l *lineage) check(r *result, dir string, seed, epoch uint64, x model.Expec
 	timeout := time.AfterFunc(checkTimeout, v.kill)
 	var verdict *model.Verdict
 	var guestErr string
+	started := false
 	for line := range v.lines {
+		started = started || line == model.Started
 		if vd, ok := model.ParseVerdict(line); ok && verdict == nil {
 			verdict = &vd
 		}
@@ -398,6 +431,8 @@ func (l *lineage) check(r *result, dir string, seed, epoch uint64, x model.Expec
 	switch {
 	case v.wasKilled():
 		return fmt.Errorf("the checker did not finish in %v", checkTimeout)
+	case verdict == nil && !started:
+		return fmt.Errorf("checker: %w (qemu: %v)", errNoInit, werr)
 	case verdict == nil:
 		return fmt.Errorf("the checker gave no verdict: %s (qemu: %v)", guestErr, werr)
 	}

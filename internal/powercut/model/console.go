@@ -6,6 +6,10 @@ import (
 	"strings"
 )
 
+// Started is the guest program's first console line: the kernel booted and
+// ran it.
+const Started = "powercut: started"
+
 // The lines the writer prints on the console, one per event, each a keyword
 // and decimal numbers. It waits until a line has left the serial port
 // before it goes on, so the host has seen every line of what happened

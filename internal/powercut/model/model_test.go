@@ -111,7 +111,7 @@ func TestTrackerBound(t *testing.T) {
 	if x := tr.Expect(); !x.Fresh || tr.Phase != PhaseBoot {
 		t.Fatalf("before open: %+v, phase %s", x, tr.Phase)
 	}
-	feed(t, tr, "", "[    3.1] EXT4-fs (vda): recovery complete", "open 0 5")
+	feed(t, tr, "", Started, "[    3.1] EXT4-fs (vda): recovery complete", "open 0 5")
 	if x := tr.Expect(); x.Fresh || x.Bound() != 0 {
 		t.Fatalf("after open: %+v", x)
 	}
