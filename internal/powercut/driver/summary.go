@@ -71,7 +71,7 @@ func (s *summary) add(r result) {
 
 func (s *summary) print(wall time.Duration) {
 	n := time.Duration(max(s.trials, 1))
-	fmt.Printf("powercut: %d trials, %d passed, %d failed; %d on a new disk; %d boots tried again, their kernel having stopped before /init\n",
+	fmt.Printf("powercut: %d trials, %d passed, %d failed; %d on a new disk; %d boots stopped before /init and were tried again\n",
 		s.trials, s.trials-s.failed, s.failed, s.fresh, s.noInit)
 	fmt.Printf("powercut: %d cuts killed qemu on a plain disk, %d on a disk with a volatile write cache (%d unflushed sectors at the cuts, %d of them kept)\n",
 		s.trials-s.cached, s.cached, s.unflushed, s.persisted)

@@ -185,7 +185,7 @@ func (r result) String() string {
 	}
 	s += fmt.Sprintf("  (boot %.1fs write %.1fs check %.1fs)", r.boot.Seconds(), r.write.Seconds(), r.check.Seconds())
 	if r.noInit > 0 {
-		s += fmt.Sprintf(" (%d boots tried again)", r.noInit)
+		s += fmt.Sprintf(" (%d boots stopped before /init)", r.noInit)
 	}
 	return s
 }
