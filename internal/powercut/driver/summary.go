@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/typedmmap/mmap/internal/powercut/model"
 )
 
 // summary adds up the trials.
@@ -55,7 +57,7 @@ func (s *summary) add(r result) {
 	s.stale += r.verdict.Stale
 	s.plans[r.plan.at]++
 	s.phases[r.phase]++
-	if r.phase == "truncate" {
+	if r.phase == model.PhaseTruncate {
 		found := r.verdict.Found
 		if found == "" {
 			found = "no verdict"
