@@ -1,0 +1,212 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// nbdClient is the least NBD client that talks to a cacheDisk the way
+// qemu's does: the fixed newstyle handshake with NBD_OPT_GO, then simple
+// requests, one at a time.
+type nbdClient struct {
+	t      *testing.T
+	c      net.Conn
+	r      *bufio.Reader
+	handle uint64
+}
+
+func dialCacheDisk(t *testing.T, d *cacheDisk) *nbdClient {
+	t.Helper()
+	c, err := net.Dial("unix", d.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &nbdClient{t: t, c: c, r: bufio.NewReader(c)}
+	var hello struct {
+		Magic, OptMagic uint64
+		Flags           uint16
+	}
+	cl.read(&hello)
+	if hello.Magic != nbdMagic || hello.OptMagic != nbdOptMagic || hello.Flags&nbdFlagFixedNewstyle == 0 {
+		t.Fatalf("handshake: %+v", hello)
+	}
+	// An option the server does not know, then GO for the default export
+	// with no information requests.
+	cl.write(uint32(nbdFlagFixedNewstyle | nbdFlagNoZeroes))
+	cl.write(uint64(nbdOptMagic), uint32(8), uint32(0))
+	var unsup struct {
+		Magic    uint64
+		Opt, Typ uint32
+		Length   uint32
+	}
+	cl.read(&unsup)
+	if unsup.Typ != nbdRepErrUnsup {
+		t.Fatalf("reply to an unknown option: %+v", unsup)
+	}
+	cl.write(uint64(nbdOptMagic), uint32(nbdOptGo), uint32(6), uint32(0), uint16(0))
+	var info struct {
+		Magic         uint64
+		Opt, Typ, Len uint32
+		InfoType      uint16
+		Size          uint64
+		Flags         uint16
+	}
+	cl.read(&info)
+	if info.Typ != nbdRepInfo || info.Size != uint64(d.size) || info.Flags&nbdFlagSendFlush == 0 {
+		t.Fatalf("export info: %+v", info)
+	}
+	var ack struct {
+		Magic         uint64
+		Opt, Typ, Len uint32
+	}
+	cl.read(&ack)
+	if ack.Typ != nbdRepAck {
+		t.Fatalf("GO: %+v", ack)
+	}
+	return cl
+}
+
+func (cl *nbdClient) read(v any) {
+	cl.t.Helper()
+	if err := binary.Read(cl.r, binary.BigEndian, v); err != nil {
+		cl.t.Fatal(err)
+	}
+}
+
+func (cl *nbdClient) write(vs ...any) {
+	cl.t.Helper()
+	for _, v := range vs {
+		if err := binary.Write(cl.c, binary.BigEndian, v); err != nil {
+			cl.t.Fatal(err)
+		}
+	}
+}
+
+// request sends one request and returns the reply's error and data.
+func (cl *nbdClient) request(typ uint16, off int64, n uint32, data []byte) (uint32, []byte) {
+	cl.t.Helper()
+	cl.handle++
+	cl.write(uint32(nbdReqMagic), uint16(0), typ, cl.handle, uint64(off), n)
+	if data != nil {
+		cl.write(data)
+	}
+	var reply struct {
+		Magic, Errno uint32
+		Handle       uint64
+	}
+	cl.read(&reply)
+	if reply.Magic != nbdSimpleRepl || reply.Handle != cl.handle {
+		cl.t.Fatalf("reply %+v to request %d", reply, cl.handle)
+	}
+	var got []byte
+	if typ == nbdCmdRead && reply.Errno == 0 {
+		got = make([]byte, n)
+		cl.read(got)
+	}
+	return reply.Errno, got
+}
+
+func newTestImage(t *testing.T, size int) string {
+	img := filepath.Join(t.TempDir(), "disk.img")
+	if err := os.WriteFile(img, make([]byte, size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func TestCacheDisk(t *testing.T) {
+	img := newTestImage(t, 1<<16)
+	var flushes []int
+	d, err := newCacheDisk(img, filepath.Join(t.TempDir(), "nbd.sock"), rand.New(rand.NewPCG(1, 2)), func(w int) { flushes = append(flushes, w) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := dialCacheDisk(t, d)
+	flushed := bytes.Repeat([]byte{1}, 4096)
+	unflushed := bytes.Repeat([]byte{2}, 1024)
+	if errno, _ := cl.request(nbdCmdWrite, 4096, 4096, flushed); errno != 0 {
+		t.Fatalf("write: errno %d", errno)
+	}
+	if errno, _ := cl.request(nbdCmdFlush, 0, 0, nil); errno != 0 {
+		t.Fatalf("flush: errno %d", errno)
+	}
+	// Unflushed, and over part of the flushed write.
+	cl.request(nbdCmdWrite, 7680, 1024, unflushed)
+	_, got := cl.request(nbdCmdRead, 4096, 8192, nil)
+	want := append(append(bytes.Repeat([]byte{1}, 3584), unflushed...), make([]byte, 3584)...)
+	if !bytes.Equal(got, want) {
+		t.Error("a read does not see the cached write over the flushed one")
+	}
+	if errno, _ := cl.request(nbdCmdRead, 1<<16-512, 1024, nil); errno != errInval {
+		t.Errorf("a read past the end: errno %d, want %d", errno, errInval)
+	}
+	d.powerOff()
+	cl.c.Close()
+	if err := d.close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(flushes) != 1 || flushes[0] != 1 {
+		t.Errorf("onFlush calls: %v, want one with 1 write", flushes)
+	}
+	if d.unflushed != 2 || d.persisted > 2 {
+		t.Errorf("at the cut: %d unflushed sectors, %d kept; want 2 unflushed", d.unflushed, d.persisted)
+	}
+	b, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The flushed write is there, except where the unflushed one may have
+	// reached the image; each of its two sectors is whole, old or new.
+	if !bytes.Equal(b[4096:7680], flushed[:3584]) {
+		t.Error("the flushed write is not in the image")
+	}
+	for _, s := range []struct {
+		got []byte
+		old byte
+	}{{b[7680:8192], 1}, {b[8192:8704], 0}} {
+		if !bytes.Equal(s.got, bytes.Repeat([]byte{2}, 512)) && !bytes.Equal(s.got, bytes.Repeat([]byte{s.old}, 512)) {
+			t.Errorf("a sector of the unflushed write is neither old nor new: % x...", s.got[:8])
+		}
+	}
+}
+
+// TestCacheDiskFates checks that over many cuts every fate of the
+// unflushed writes comes up: all lost, all kept, and some of each.
+func TestCacheDiskFates(t *testing.T) {
+	var none, all, some int
+	for seed := range uint64(40) {
+		img := newTestImage(t, 1<<14)
+		d, err := newCacheDisk(img, filepath.Join(t.TempDir(), "nbd.sock"), rand.New(rand.NewPCG(seed, 0)), func(int) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl := dialCacheDisk(t, d)
+		for i := range 4 {
+			cl.request(nbdCmdWrite, int64(i)*4096, 4096, bytes.Repeat([]byte{byte(i + 1)}, 4096))
+		}
+		d.powerOff()
+		cl.c.Close()
+		if err := d.close(); err != nil {
+			t.Fatal(err)
+		}
+		switch d.persisted {
+		case 0:
+			none++
+		case d.unflushed:
+			all++
+		default:
+			some++
+		}
+	}
+	if none == 0 || all == 0 || some == 0 {
+		t.Errorf("over 40 cuts: %d lost all, %d kept all, %d kept some", none, all, some)
+	}
+}

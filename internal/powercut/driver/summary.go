@@ -1,0 +1,98 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/typedmmap/mmap/internal/powercut/model"
+)
+
+// summary adds up the trials.
+type summary struct {
+	trials, failed, fresh int
+	noInit                int // boots whose kernel stopped before /init
+
+	cached int // trials with a volatile write cache
+	// The sectors of unflushed writes at those cuts, and how many of them
+	// reached the image.
+	unflushed, persisted int
+
+	lost        uint64 // promised records missing, over all trials
+	torn, stale int
+
+	plans  map[string]int // cuts by what the plan waited for
+	phases map[string]int // cuts by the writer's phase
+	// truncFound counts the cuts in a Truncate by what the checker found:
+	// the Truncate's lower count ("truncate") or the count before it.
+	truncFound map[string]int
+	shrinks    int
+
+	boot, write, check, all time.Duration
+}
+
+func (s *summary) add(r result) {
+	if s.phases == nil {
+		s.plans, s.phases, s.truncFound = map[string]int{}, map[string]int{}, map[string]int{}
+	}
+	s.trials++
+	if r.err != nil {
+		s.failed++
+	}
+	if r.fresh {
+		s.fresh++
+	}
+	s.noInit += r.noInit
+	if r.cache {
+		s.cached++
+		s.unflushed += r.unflushed
+		s.persisted += r.persisted
+	}
+	s.lost += r.verdict.Lost
+	s.torn += r.verdict.Torn
+	s.stale += r.verdict.Stale
+	s.plans[r.plan.at]++
+	s.phases[r.phase]++
+	if r.phase == model.PhaseTruncate {
+		found := r.verdict.Found
+		if found == "" {
+			found = "no verdict"
+		}
+		s.truncFound[found]++
+	}
+	s.shrinks += r.shrinks
+	s.boot += r.boot
+	s.write += r.write
+	s.check += r.check
+	s.all += r.wall
+}
+
+func (s *summary) print(wall time.Duration) {
+	n := time.Duration(max(s.trials, 1))
+	fmt.Printf("powercut: %d trials, %d passed, %d failed; %d on a new disk; %d boots stopped before /init and were tried again\n",
+		s.trials, s.trials-s.failed, s.failed, s.fresh, s.noInit)
+	fmt.Printf("powercut: %d cuts killed qemu on a plain disk, %d on a disk with a volatile write cache (%d unflushed sectors at the cuts, %d of them kept)\n",
+		s.trials-s.cached, s.cached, s.unflushed, s.persisted)
+	fmt.Printf("powercut: lost synced records %d, torn or garbage records %d, records of a wrong epoch %d\n", s.lost, s.torn, s.stale)
+	fmt.Printf("powercut: cuts planned at: %s\n", counts(s.plans))
+	fmt.Printf("powercut: cuts by the writer's phase: %s; in a Truncate the checker found %s; Truncates that shrank the file: %d\n",
+		counts(s.phases), counts(s.truncFound), s.shrinks)
+	fmt.Printf("powercut: per trial %.1fs (writer boot %.1fs, writing %.1fs, checker %.1fs); %.0fs in all\n",
+		(s.all / n).Seconds(), (s.boot / n).Seconds(), (s.write / n).Seconds(), (s.check / n).Seconds(), wall.Seconds())
+}
+
+// counts formats a map of counts as "key n, key n".
+func counts(m map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}

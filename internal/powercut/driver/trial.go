@@ -1,0 +1,447 @@
+//go:build linux
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/typedmmap/mmap/internal/powercut/model"
+)
+
+// arrayPath is the array file inside the disk's file system.
+const arrayPath = "/powercut/array"
+
+// diskSize is the size of a disk image; it is sparse.
+const diskSize = 1 << 30
+
+// maxExpectArg bounds the expectation passed on the kernel command line
+// (2048 bytes on x86, with room left for the other words). A disk whose
+// history of epochs gets longer than half of it is replaced by a new one,
+// so that a writer session's truncations cannot push it over.
+const maxExpectArg = 1500
+
+// errNoInit is the error of a machine whose kernel stopped before it ran
+// /init: a failure of the virtual machine, not of the test, so the boot is
+// tried again, up to maxBoots times.
+var errNoInit = errors.New("the kernel stopped before it ran /init")
+
+const maxBoots = 3
+
+// Limits on how long a machine may take.
+const (
+	bootTimeout  = 60 * time.Second  // from start to the writer's open line
+	writeTimeout = 10 * time.Second  // from the open line to the cut
+	checkTimeout = 120 * time.Second // the whole checker
+)
+
+// lineage is one job's disk and what is known to be on it. Trials on the
+// same lineage go on with the same array, unless one starts fresh.
+type lineage struct {
+	*setup
+	dir   string  // the job's scratch directory
+	keep  string  // where failing trials go
+	fresh float64 // chance of a new disk
+	cache float64 // chance of a disk with a volatile write cache
+	disk  string  // the disk image, or "" before the first trial
+	// before is what the disk durably holds: the checker's last state.
+	// It is nil when there is no array file on the disk.
+	before *model.State
+	epoch  uint64        // the last epoch used
+	boot   time.Duration // how long the last writer took to open the array
+}
+
+// plan is when a trial cuts the power.
+type plan struct {
+	// at is what the cut waits for: "boot" (a time after the start),
+	// "run" (a time after the array opened), "grow", "sync" or "truncate"
+	// (the after-th start of one, then delay), or "flush" (the after-th
+	// flush the disk's cache gets that finds at least writes unflushed
+	// writes; the cut comes before the flush is done).
+	at     string
+	after  int
+	delay  time.Duration
+	writes int // for "flush": the least writes the flush must find waiting
+}
+
+func (p plan) String() string {
+	switch p.at {
+	case "boot":
+		return fmt.Sprintf("boot+%dms", p.delay.Milliseconds())
+	case "run":
+		return fmt.Sprintf("open+%dms", p.delay.Milliseconds())
+	case flushPlan:
+		return fmt.Sprintf("flush#%d/%dw", p.after, p.writes)
+	}
+	return fmt.Sprintf("%s#%d+%dus", p.at, p.after, p.delay.Microseconds())
+}
+
+// flushPlan is the plan that cuts when the disk's cache gets a flush.
+const flushPlan = "flush"
+
+// newPlan picks when to cut: a tenth of the trials around the moment the
+// array opens (boot is about how long the last boot took), the rest after
+// a time, at a growth of the file, in a Sync or in a Truncate, or, on a
+// disk with a cache, while a flush is under way.
+func newPlan(rng *rand.Rand, boot time.Duration, cache bool) plan {
+	type weight struct {
+		at string
+		n  int
+	}
+	weights := []weight{{"boot", 2}, {"run", 3}, {model.Grow, 4}, {model.Sync, 5}, {model.Truncate, 6}}
+	if cache {
+		weights[3].n = 2
+		weights = append(weights, weight{flushPlan, 8})
+	}
+	total := 0
+	for _, w := range weights {
+		total += w.n
+	}
+	var at string
+	r := rng.IntN(total)
+	for _, w := range weights {
+		if r < w.n {
+			at = w.at
+			break
+		}
+		r -= w.n
+	}
+	within := func(d time.Duration) time.Duration { return time.Duration(rng.Int64N(int64(d))) }
+	switch at {
+	case "boot":
+		return plan{at: at, delay: time.Duration((0.7 + 0.4*rng.Float64()) * float64(boot))}
+	case "run":
+		return plan{at: at, delay: within(2 * time.Second)}
+	case model.Grow:
+		return plan{at: at, after: 1 + rng.IntN(4), delay: within(10 * time.Millisecond)}
+	case model.Sync:
+		return plan{at: at, after: 1 + rng.IntN(4), delay: within(8 * time.Millisecond)}
+	case model.Truncate:
+		return plan{at: at, after: 1 + rng.IntN(4), delay: within(5 * time.Millisecond)}
+	}
+	// The writer syncs some twenty times a second, a flush or two each; a
+	// flush of several writes is where a missing flush between them shows.
+	return plan{at: at, after: 1 + rng.IntN(20), writes: 1 + rng.IntN(3)}
+}
+
+// result is what one trial found.
+type result struct {
+	n     int
+	plan  plan
+	fresh bool // the trial started on a new disk
+	cache bool // the writer's disk had a volatile write cache
+
+	// fallback is set when the line the plan waited for did not come in
+	// time, and the cut came at the timeout.
+	fallback bool
+	// With a cache: the sectors of unflushed writes at the cut, and how
+	// many of them reached the image.
+	unflushed, persisted int
+
+	// From the writer's lines: what it was doing at the cut, the Syncs and
+	// Truncates it started, the growths of the file and Grow calls, and
+	// the Truncates that shrank the file.
+	phase                         string
+	syncs, truncs, grows, shrinks int
+
+	verdict model.Verdict
+	err     error  // the trial failed: the checker's reason, or a failure of the harness
+	kept    string // where the failing trial's files are
+
+	noInit int // boots whose kernel stopped before /init, tried again
+
+	boot, write, check time.Duration // the writer's boot, its writing, the checker
+	wall               time.Duration // the whole trial
+}
+
+func (r result) String() string {
+	cut := r.plan.String()
+	if r.fallback {
+		cut = "timeout"
+	}
+	s := fmt.Sprintf("trial %3d  cut %-16s phase %-8s syncs %3d truncs %2d grows %2d  ", r.n, cut, r.phase, r.syncs, r.truncs, r.grows)
+	if r.fresh {
+		s = "*" + s // a new disk
+	} else {
+		s = " " + s
+	}
+	if r.cache {
+		s += fmt.Sprintf("cache %5d/%-5d ", r.persisted, r.unflushed)
+	} else {
+		s += "kill        "
+	}
+	v := r.verdict
+	if r.err == nil {
+		s += fmt.Sprintf("PASS found %-8s count %6d bound %6d", v.Found, v.Count, v.Bound)
+	} else {
+		s += fmt.Sprintf("FAIL %v (files in %s)", r.err, r.kept)
+	}
+	s += fmt.Sprintf("  (boot %.1fs write %.1fs check %.1fs)", r.boot.Seconds(), r.write.Seconds(), r.check.Seconds())
+	if r.noInit > 0 {
+		s += fmt.Sprintf(" (%d boots stopped before /init)", r.noInit)
+	}
+	return s
+}
+
+// trial runs one cut: a writer session on the lineage's disk cut by the
+// plan, then the checker.
+func (l *lineage) trial(n int, rng *rand.Rand) result {
+	start := time.Now()
+	r := result{n: n, cache: rng.Float64() < l.cache}
+	r.plan = newPlan(rng, l.boot, r.cache)
+	dir := filepath.Join(l.dir, fmt.Sprint("trial", n))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		r.err = err
+		return r
+	}
+	defer os.RemoveAll(dir)
+	r.err = l.run(&r, dir, rng)
+	r.wall = time.Since(start)
+	if r.err != nil {
+		l.disk, l.before = "", nil // the next trial starts on a new disk
+		r.kept = filepath.Join(l.keep, fmt.Sprint("trial", n))
+		if err := os.Rename(dir, r.kept); err != nil {
+			// Another file system: copy.
+			if out, err := exec.Command("cp", "-r", "--sparse=always", dir, r.kept).CombinedOutput(); err != nil {
+				r.err = fmt.Errorf("%v; keeping its files: %v: %s", r.err, err, out)
+			}
+		}
+	}
+	return r
+}
+
+// run runs the trial's machines, with dir as its scratch directory.
+func (l *lineage) run(r *result, dir string, rng *rand.Rand) error {
+	if l.disk == "" || rng.Float64() < l.fresh || l.before != nil && len(expectFrom(l.before, 0).Arg()) > maxExpectArg/2 {
+		if err := l.newDisk(); err != nil {
+			return err
+		}
+		r.fresh = true
+	}
+	epoch := l.epoch + 1
+	var tr *model.Tracker
+	var werr error
+	wseed := rng.Uint64()
+	for range maxBoots {
+		tr = model.NewTracker(expectFrom(l.before, epoch), epoch)
+		if werr = l.write(r, dir, wseed, epoch, tr, rng); !errors.Is(werr, errNoInit) {
+			break
+		}
+		r.noInit++
+	}
+	// The image as the cut left it, and what the host expects of it, kept
+	// if the trial fails.
+	if out, err := exec.Command("cp", "--sparse=always", l.disk, filepath.Join(dir, "after-cut.img")).CombinedOutput(); err != nil {
+		return errors.Join(werr, fmt.Errorf("copying the disk: %v: %s", err, out))
+	}
+	x := tr.Expect()
+	note := fmt.Sprintf("cut %v, writer seed %d epoch %d, writer's phase at the cut %s\nexpectation %s\n", r.plan, wseed, epoch, r.phase, x.Arg())
+	if err := os.WriteFile(filepath.Join(dir, "trial.txt"), []byte(note), 0o644); err != nil {
+		return errors.Join(werr, err)
+	}
+	if werr != nil {
+		return werr
+	}
+	if arg := x.Arg(); len(arg) > maxExpectArg {
+		return fmt.Errorf("harness: the expectation is %d bytes, too long for the kernel command line", len(arg))
+	}
+	l.epoch = tr.MaxEpoch + 1
+	cseed := rng.Uint64()
+	var err error
+	for range maxBoots {
+		if err = l.check(r, dir, cseed, l.epoch, x); !errors.Is(err, errNoInit) {
+			break
+		}
+		r.noInit++
+	}
+	if err != nil {
+		return err
+	}
+	if r.verdict.Found == "nofile" {
+		l.before = nil
+		return nil
+	}
+	l.before = &model.State{Count: r.verdict.Final, Epochs: r.verdict.Runs}
+	if err := extract(l.disk, dir, r.verdict); err != nil {
+		if out, cerr := exec.Command("cp", "--sparse=always", l.disk, filepath.Join(dir, "after-check.img")).CombinedOutput(); cerr != nil {
+			err = fmt.Errorf("%v; copying the disk: %v: %s", err, cerr, out)
+		}
+		return err
+	}
+	return nil
+}
+
+// expectFrom returns what a disk holding before (nil: no array) promises
+// before a writer session in epoch starts on it.
+func expectFrom(before *model.State, epoch uint64) model.Expect {
+	if before == nil {
+		return model.Expect{Fresh: true, Promise: model.State{Epochs: model.Epochs{{Start: 0, Epoch: epoch}}}}
+	}
+	return model.Expect{Promise: *before}
+}
+
+// newDisk makes a new, empty ext4 disk image for the lineage.
+func (l *lineage) newDisk() error {
+	l.disk, l.before = filepath.Join(l.dir, "disk.img"), nil
+	if err := os.Remove(l.disk); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	f, err := os.Create(l.disk)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(diskSize)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", l.disk).CombinedOutput(); err != nil {
+		return fmt.Errorf("mkfs.ext4: %v: %s", err, out)
+	}
+	return nil
+}
+
+// write boots the writer and cuts its power as r.plan says. With r.cache,
+// its disk is a cacheDisk over the image, seeded from rng.
+func (l *lineage) write(r *result, dir string, seed, epoch uint64, tr *model.Tracker, rng *rand.Rand) error {
+	disk := l.disk
+	var cache *cacheDisk
+	var cut func()
+	var machine atomic.Pointer[vm] // for the cache's goroutine
+	if r.cache {
+		p, n := r.plan, 0
+		onFlush := func(writes int) {
+			if p.at != flushPlan || writes < p.writes {
+				return
+			}
+			if n++; n == p.after {
+				if v := machine.Load(); v != nil {
+					v.kill()
+				}
+			}
+		}
+		var err error
+		if cache, err = newCacheDisk(l.disk, filepath.Join(dir, "nbd.sock"), rand.New(rand.NewPCG(rng.Uint64(), 0)), onFlush); err != nil {
+			return err
+		}
+		disk, cut = cache.URI(), cache.powerOff
+	}
+	v, err := startVM(l.root, l.setup, disk, filepath.Join(dir, "writer.log"), cut,
+		"powercut.role=writer", "powercut.file="+arrayPath, fmt.Sprint("powercut.seed=", seed), fmt.Sprint("powercut.epoch=", epoch))
+	if err != nil {
+		if cache != nil {
+			err = errors.Join(err, cache.close())
+		}
+		return err
+	}
+	machine.Store(v)
+	cutAfter := func(d time.Duration) { time.AfterFunc(d, v.kill) }
+	var timedOut atomic.Bool
+	timeout := time.AfterFunc(bootTimeout, func() {
+		timedOut.Store(true)
+		v.kill()
+	})
+	if r.plan.at == "boot" {
+		cutAfter(r.plan.delay)
+	}
+	var opened time.Time
+	armed, started := r.plan.at == "boot", false
+	for line := range v.lines {
+		started = started || line == model.Started
+		tr.Line(line)
+		if opened.IsZero() && tr.Phase != model.PhaseBoot {
+			opened = time.Now()
+			r.boot = opened.Sub(v.started)
+			l.boot = r.boot
+			timeout.Reset(writeTimeout)
+		}
+		if armed || opened.IsZero() {
+			continue
+		}
+		switch {
+		case r.plan.at == "run",
+			r.plan.at == model.Grow && tr.Grows >= r.plan.after,
+			r.plan.at == model.Sync && tr.Syncs >= r.plan.after,
+			r.plan.at == model.Truncate && tr.Truncates >= r.plan.after:
+			cutAfter(r.plan.delay)
+			armed = true
+		}
+	}
+	timeout.Stop()
+	werr := v.wait()
+	if cache != nil {
+		if err := cache.close(); err != nil {
+			return fmt.Errorf("the disk's cache: %v", err)
+		}
+		r.unflushed, r.persisted = cache.unflushed, cache.persisted
+	}
+	r.write = time.Since(v.started) - r.boot
+	if opened.IsZero() {
+		r.boot, r.write = time.Since(v.started), 0
+	}
+	r.phase, r.syncs, r.truncs, r.grows, r.shrinks = tr.Phase, tr.Syncs, tr.Truncates, tr.Grows, tr.Shrinks
+	r.fallback = timedOut.Load()
+	switch {
+	case tr.Err != nil:
+		return tr.Err
+	case !v.wasKilled() && !started:
+		return fmt.Errorf("writer: %w (qemu: %v)", errNoInit, werr)
+	case !v.wasKilled():
+		return fmt.Errorf("the writer's machine stopped by itself: %v", werr)
+	case opened.IsZero() && r.fallback:
+		return fmt.Errorf("the writer did not open the array in %v", bootTimeout)
+	}
+	return nil
+}
+
+// check boots the checker on the disk and reads its verdict.
+func (l *lineage) check(r *result, dir string, seed, epoch uint64, x model.Expect) error {
+	start := time.Now()
+	v, err := startVM(l.root, l.setup, l.disk, filepath.Join(dir, "checker.log"), nil,
+		"powercut.role=checker", "powercut.file="+arrayPath, fmt.Sprint("powercut.seed=", seed), fmt.Sprint("powercut.epoch=", epoch),
+		"powercut.expect="+x.Arg())
+	if err != nil {
+		return err
+	}
+	timeout := time.AfterFunc(checkTimeout, v.kill)
+	var verdict *model.Verdict
+	var guestErr string
+	started := false
+	for line := range v.lines {
+		started = started || line == model.Started
+		if vd, ok := model.ParseVerdict(line); ok && verdict == nil {
+			verdict = &vd
+		}
+		if strings.HasPrefix(line, model.Error+" ") {
+			guestErr = line
+		}
+	}
+	timeout.Stop()
+	werr := v.wait()
+	r.check = time.Since(start)
+	switch {
+	case v.wasKilled():
+		return fmt.Errorf("the checker did not finish in %v", checkTimeout)
+	case verdict == nil && !started:
+		return fmt.Errorf("checker: %w (qemu: %v)", errNoInit, werr)
+	case verdict == nil:
+		return fmt.Errorf("the checker gave no verdict: %s (qemu: %v)", guestErr, werr)
+	}
+	r.verdict = *verdict
+	switch {
+	case !verdict.Pass:
+		return fmt.Errorf("found %s: %s", verdict.Found, verdict.Reason)
+	case guestErr != "":
+		return fmt.Errorf("checker: %s", guestErr)
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+//go:build linux
+
+// Command powercut is the /init of the virtual machine in which the power-cut
+// test runs the library: a writer that appends, syncs, truncates and grows
+// an Array until the host cuts the power, and, booted on the same disk
+// afterwards, a checker that opens the array and checks it against what the
+// writer had promised. The host driver is ./driver; it says what the test
+// covers and what it does not.
+//
+// Its parameters are words of the kernel command line:
+//
+//	powercut.role=writer|checker
+//	powercut.file=PATH    the array file, inside the disk's file system
+//	powercut.seed=N       seeds the random choices, with the epoch
+//	powercut.epoch=N      the epoch of the records it appends
+//	powercut.expect=X     the checker's expectation, from model.Expect.Arg
+//
+// Build it static: CGO_ENABLED=0 go build.
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/typedmmap/mmap/internal/powercut/model"
+)
+
+func main() {
+	// The firmware's output before this does not end in a newline.
+	say("\n%s", model.Started)
+	if err := run(); err != nil {
+		say("%s %v", model.Error, err)
+	}
+	shutdown()
+}
+
+// run boots, then runs the role the command line names.
+func run() error {
+	if err := boot(); err != nil {
+		return err
+	}
+	p, err := params()
+	if err != nil {
+		return err
+	}
+	seed, err := strconv.ParseUint(p["seed"], 10, 64)
+	if err != nil {
+		return fmt.Errorf("powercut.seed: %v", err)
+	}
+	epoch, err := strconv.ParseUint(p["epoch"], 10, 64)
+	if err != nil {
+		return fmt.Errorf("powercut.epoch: %v", err)
+	}
+	if !strings.HasPrefix(p["file"], "/") {
+		return fmt.Errorf("powercut.file=%q: want an absolute path", p["file"])
+	}
+	path := mnt + p["file"]
+	switch p["role"] {
+	case "writer":
+		return write(path, seed, epoch)
+	case "checker":
+		x, err := model.ParseExpect(p["expect"])
+		if err != nil {
+			return err
+		}
+		say("%s", check(path, x, seed, epoch))
+		return nil
+	}
+	return fmt.Errorf("powercut.role=%q: want writer or checker", p["role"])
+}

@@ -1,0 +1,247 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// A Segment says that the records from Start on, up to the next segment's
+// Start, were written in Epoch.
+type Segment struct {
+	Start, Epoch uint64
+}
+
+// Epochs says which epoch wrote each record: segments by ascending Start,
+// the first at 0. The last segment reaches to any length.
+type Epochs []Segment
+
+// Cut returns e after the records from n on have been dropped and are
+// written again in epoch: what a truncation to n does, and a writer session
+// that starts at n. It does not change e.
+func (e Epochs) Cut(n, epoch uint64) Epochs {
+	var out Epochs
+	for _, s := range e {
+		if s.Start < n {
+			out = append(out, s)
+		}
+	}
+	if len(out) > 0 && out[len(out)-1].Epoch == epoch {
+		return out
+	}
+	return append(out, Segment{n, epoch})
+}
+
+// RunsOf returns the epochs of recs as segments, one per run of equal
+// epochs.
+func RunsOf(recs []Record) Epochs {
+	var e Epochs
+	for i := range recs {
+		if len(e) == 0 || e[len(e)-1].Epoch != recs[i].Epoch {
+			e = append(e, Segment{uint64(i), recs[i].Epoch})
+		}
+	}
+	return e
+}
+
+// String returns e as START:EPOCH pairs separated by commas.
+func (e Epochs) String() string {
+	parts := make([]string, len(e))
+	for i, s := range e {
+		parts[i] = fmt.Sprintf("%d:%d", s.Start, s.Epoch)
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseEpochs parses what [Epochs.String] returns.
+func ParseEpochs(s string) (Epochs, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var e Epochs
+	for part := range strings.SplitSeq(s, ",") {
+		start, epoch, err := parsePair(part)
+		if err != nil {
+			return nil, fmt.Errorf("epochs %q: %v", s, err)
+		}
+		if len(e) == 0 && start != 0 || len(e) > 0 && start <= e[len(e)-1].Start {
+			return nil, fmt.Errorf("epochs %q: segments must start at 0 and ascend", s)
+		}
+		e = append(e, Segment{start, epoch})
+	}
+	return e, nil
+}
+
+// parsePair parses "A:B" of two unsigned integers.
+func parsePair(s string) (a, b uint64, err error) {
+	x, y, ok := strings.Cut(s, ":")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q is not A:B", s)
+	}
+	if a, err = strconv.ParseUint(x, 10, 64); err != nil {
+		return 0, 0, err
+	}
+	if b, err = strconv.ParseUint(y, 10, 64); err != nil {
+		return 0, 0, err
+	}
+	return a, b, nil
+}
+
+// A State is what an array may hold after a cut: at least Count records,
+// each with the epoch Epochs gives it. It may hold more, as long as those
+// match Epochs too: they come from a Sync that completed on disk before
+// the writer could report it.
+type State struct {
+	Count  uint64
+	Epochs Epochs
+}
+
+// A Truncation is a Truncate the writer announced and had not finished:
+// to Target records, after which it appends in Epoch.
+type Truncation struct {
+	Target, Epoch uint64
+}
+
+// Expect is what the host knows an array must look like after a cut.
+//
+// The writer reports a line when a Sync or Truncate has returned (the
+// promise: every record it covered is durable) and a line before each
+// Truncate starts. After a cut the file holds the state of the last header
+// that reached the disk. That header is the promised one or a newer one,
+// since a writer that reported a Sync cannot lose it. A newer header comes
+// from a Sync the writer had not reported yet, which only adds records of the
+// current epoch, or from the announced Truncate, which lowers the count to its
+// target and lets only records of its new epoch follow. There is no other
+// candidate: the writer announces each Truncate before it starts and
+// reports its end before it starts anything else. So the array must hold at
+// least min(promised count, target of an announced Truncate) records, every
+// one of them whole, at its index, and with the epoch of one of the two
+// states.
+type Expect struct {
+	// Fresh is set when no Create has returned on this disk yet: then the
+	// file may be missing or invalid. If it opens, it must match Promise.
+	Fresh   bool
+	Promise State
+	Pending *Truncation // nil when no Truncate was in flight
+}
+
+// States returns the states the array may be in: the promise and, while a
+// Truncate is in flight, its result.
+func (x Expect) States() []State {
+	states := []State{x.Promise}
+	if t := x.Pending; t != nil {
+		states = append(states, State{t.Target, x.Promise.Epochs.Cut(t.Target, t.Epoch)})
+	}
+	return states
+}
+
+// Bound returns the fewest records the array may hold.
+func (x Expect) Bound() uint64 {
+	bound := x.Promise.Count
+	if t := x.Pending; t != nil {
+		bound = min(bound, t.Target)
+	}
+	return bound
+}
+
+// Arg returns x as the value of the kernel command-line word that passes it
+// to the checker: the fields of x separated by slashes.
+func (x Expect) Arg() string {
+	pending := "-"
+	if t := x.Pending; t != nil {
+		pending = fmt.Sprintf("%d:%d", t.Target, t.Epoch)
+	}
+	return fmt.Sprintf("%t/%d/%s/%s", x.Fresh, x.Promise.Count, x.Promise.Epochs, pending)
+}
+
+// ParseExpect parses what [Expect.Arg] returns.
+func ParseExpect(s string) (Expect, error) {
+	var x Expect
+	f := strings.Split(s, "/")
+	if len(f) != 4 {
+		return x, fmt.Errorf("expectation %q: want 4 fields", s)
+	}
+	var err error
+	if x.Fresh, err = strconv.ParseBool(f[0]); err != nil {
+		return x, fmt.Errorf("expectation %q: %v", s, err)
+	}
+	if x.Promise.Count, err = strconv.ParseUint(f[1], 10, 64); err != nil {
+		return x, fmt.Errorf("expectation %q: %v", s, err)
+	}
+	if x.Promise.Epochs, err = ParseEpochs(f[2]); err != nil {
+		return x, err
+	}
+	if f[3] != "-" {
+		target, epoch, err := parsePair(f[3])
+		if err != nil {
+			return x, fmt.Errorf("expectation %q: %v", s, err)
+		}
+		x.Pending = &Truncation{target, epoch}
+	}
+	return x, nil
+}
+
+// Result is what [Expect.Check] finds.
+type Result struct {
+	Count uint64 // records in the array
+	Bound uint64 // the fewest it may hold
+	// Torn counts records below Count that are not whole valid records at
+	// their index: torn, zero or garbage. FirstTorn is the first of them.
+	Torn      int
+	FirstTorn uint64
+	// The closest state the array may be in is the one it misses by the
+	// fewest records, missing or stale. Lost counts the records the array
+	// lacks to reach that state's count: promised records that are gone.
+	// Stale counts whole records whose epoch is not the one that state
+	// gives them, FirstStale the first.
+	Lost       uint64
+	Stale      int
+	FirstStale uint64
+	// State is the index in [Expect.States] of the state the array is in,
+	// or -1 if it matches none.
+	State int
+}
+
+// OK reports whether the array is in a state it may be in.
+func (r Result) OK() bool { return r.State >= 0 }
+
+// Check checks the records of an array, Items()[:Len()], against x.
+func (x Expect) Check(recs []Record) Result {
+	r := Result{Count: uint64(len(recs)), Bound: x.Bound(), State: -1}
+	whole := make([]bool, len(recs))
+	for i := range recs {
+		whole[i] = recs[i].whole(uint64(i))
+		if !whole[i] {
+			if r.Torn == 0 {
+				r.FirstTorn = uint64(i)
+			}
+			r.Torn++
+		}
+	}
+	closest := uint64(math.MaxUint64) // records missing or stale for the closest state so far
+	for k, s := range x.States() {
+		stale, first, seg := 0, uint64(0), -1
+		for i := range recs {
+			// seg is the segment of record i, found walking up (a search
+			// from the start for every record would be quadratic).
+			for seg+1 < len(s.Epochs) && s.Epochs[seg+1].Start <= uint64(i) {
+				seg++
+			}
+			if whole[i] && (seg < 0 || recs[i].Epoch != s.Epochs[seg].Epoch) {
+				if stale == 0 {
+					first = uint64(i)
+				}
+				stale++
+			}
+		}
+		short := s.Count - min(s.Count, r.Count)
+		if miss := short + uint64(stale); miss < closest {
+			closest, r.Lost, r.Stale, r.FirstStale = miss, short, stale, first
+		}
+		if r.Torn == 0 && short == 0 && stale == 0 && r.State < 0 {
+			r.State = k
+		}
+	}
+	return r
+}

@@ -1,0 +1,283 @@
+package model
+
+import (
+	"encoding/binary"
+	"reflect"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+func TestRecord(t *testing.T) {
+	if got := binary.Size(Record{}); got != 88 || unsafe.Sizeof(Record{}) != 88 {
+		t.Fatalf("Record is %d bytes (Go says %d), want 88", got, unsafe.Sizeof(Record{}))
+	}
+	r := NewRecord(7, 3)
+	if !r.whole(7) {
+		t.Error("NewRecord(7, 3) is not whole at 7")
+	}
+	if r.whole(8) {
+		t.Error("NewRecord(7, 3) is whole at 8")
+	}
+	var zero Record
+	if zero.whole(0) {
+		t.Error("a zero record is whole")
+	}
+	// A record torn between two writes of index 7: the first half from
+	// epoch 3, the rest from epoch 4.
+	torn, other := NewRecord(7, 3), NewRecord(7, 4)
+	copy(torn.Fill[4:], other.Fill[4:])
+	torn.Check = other.Check
+	if torn.whole(7) {
+		t.Error("a torn record is whole")
+	}
+	if NewRecord(7, 3) == NewRecord(7, 4) || NewRecord(7, 3) == NewRecord(8, 3) {
+		t.Error("records of different indexes or epochs are equal")
+	}
+}
+
+func TestEpochsCut(t *testing.T) {
+	for _, c := range []struct {
+		in     string
+		n, e   uint64
+		result string
+	}{
+		{"", 0, 1, "0:1"},
+		{"0:1", 0, 2, "0:2"},
+		{"0:1", 10, 2, "0:1,10:2"},
+		{"0:1,10:2", 10, 3, "0:1,10:3"},
+		{"0:1,10:2", 11, 3, "0:1,10:2,11:3"},
+		{"0:1,10:2,20:3", 5, 4, "0:1,5:4"},
+		{"0:1,10:2", 15, 2, "0:1,10:2"}, // the same epoch goes on
+	} {
+		in, err := ParseEpochs(c.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := in.String()
+		if got := in.Cut(c.n, c.e).String(); got != c.result {
+			t.Errorf("%q.Cut(%d, %d) = %q, want %q", c.in, c.n, c.e, got, c.result)
+		}
+		if in.String() != before {
+			t.Errorf("Cut changed its receiver from %q to %q", before, in)
+		}
+	}
+}
+
+func TestParseEpochsRefuses(t *testing.T) {
+	for _, s := range []string{"1:1", "0:1,0:2", "0:1,5:2,3:3", "0:x", "0", "0:1,"} {
+		if e, err := ParseEpochs(s); err == nil {
+			t.Errorf("ParseEpochs(%q) = %v, want an error", s, e)
+		}
+	}
+}
+
+func TestExpectArg(t *testing.T) {
+	for _, x := range []Expect{
+		{Fresh: true, Promise: State{0, Epochs{{0, 1}}}},
+		{Promise: State{12, Epochs{{0, 1}, {5, 3}}}},
+		{Promise: State{12, Epochs{{0, 1}, {5, 3}}}, Pending: &Truncation{4, 9}},
+		{Promise: State{0, nil}},
+	} {
+		got, err := ParseExpect(x.Arg())
+		if err != nil || !reflect.DeepEqual(got, x) {
+			t.Errorf("ParseExpect(%q) = %+v, %v; want %+v", x.Arg(), got, err, x)
+		}
+		if strings.ContainsAny(x.Arg(), " \t\n\"") {
+			t.Errorf("Arg %q is not one word of a kernel command line", x.Arg())
+		}
+	}
+	for _, s := range []string{"", "true/0/0:1", "maybe/0/0:1/-", "false/x/0:1/-", "false/0/0:1/3", "false/0/1:1/-"} {
+		if _, err := ParseExpect(s); err == nil {
+			t.Errorf("ParseExpect(%q) succeeded", s)
+		}
+	}
+}
+
+// feed gives lines to a tracker and fails on a protocol error.
+func feed(t *testing.T, tr *Tracker, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		tr.Line(l)
+		if tr.Err != nil {
+			t.Fatalf("after %q: %v", l, tr.Err)
+		}
+	}
+}
+
+func TestTrackerBound(t *testing.T) {
+	fresh := Expect{Fresh: true, Promise: State{0, Epochs{{0, 5}}}}
+	tr := NewTracker(fresh, 5)
+	if x := tr.Expect(); !x.Fresh || tr.Phase != PhaseBoot {
+		t.Fatalf("before open: %+v, phase %s", x, tr.Phase)
+	}
+	feed(t, tr, "", Started, "[    3.1] EXT4-fs (vda): recovery complete", "open 0 5")
+	if x := tr.Expect(); x.Fresh || x.Bound() != 0 {
+		t.Fatalf("after open: %+v", x)
+	}
+	feed(t, tr, "grew 8192", "sync 100")
+	if x := tr.Expect(); x.Bound() != 0 || tr.Phase != PhaseSync {
+		t.Fatalf("during a Sync: bound %d, phase %s", x.Bound(), tr.Phase)
+	}
+	feed(t, tr, "synced 100 5", "sync 150", "synced 150 5")
+	if x := tr.Expect(); x.Bound() != 150 || x.Pending != nil || tr.Phase != PhaseAppend {
+		t.Fatalf("after syncs: %+v, phase %s", x, tr.Phase)
+	}
+	// A Truncate in flight: the bound is its target, and the array may be
+	// in either state.
+	feed(t, tr, "truncate 40 6")
+	x := tr.Expect()
+	if x.Bound() != 40 || tr.Phase != PhaseTruncate {
+		t.Fatalf("during truncate: bound %d, phase %s", x.Bound(), tr.Phase)
+	}
+	want := []State{{150, Epochs{{0, 5}}}, {40, Epochs{{0, 5}, {40, 6}}}}
+	if got := x.States(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("during truncate: states %v, want %v", got, want)
+	}
+	feed(t, tr, "truncated 40 6", "shrank 4096")
+	if x := tr.Expect(); x.Bound() != 40 || x.Pending != nil || !reflect.DeepEqual(x.Promise, want[1]) {
+		t.Fatalf("after truncate: %+v", x)
+	}
+	// Appends after the Truncate are promised by the next Sync only.
+	feed(t, tr, "grow 100", "grew 16384")
+	if x := tr.Expect(); x.Bound() != 40 || tr.Phase != PhaseGrow {
+		t.Fatalf("after grow: bound %d, phase %s", x.Bound(), tr.Phase)
+	}
+	feed(t, tr, "sync 90", "synced 90 6", "truncate 95 7")
+	if x := tr.Expect(); x.Bound() != 90 {
+		t.Fatalf("truncate above the promise: bound %d, want 90", x.Bound())
+	}
+	if tr.Syncs != 3 || tr.Truncates != 2 || tr.Grows != 3 || tr.Shrinks != 1 || tr.MaxEpoch != 7 {
+		t.Errorf("counts: %+v", tr)
+	}
+}
+
+func TestTrackerReopen(t *testing.T) {
+	before := Expect{Promise: State{30, Epochs{{0, 1}, {20, 4}}}}
+	tr := NewTracker(before, 9)
+	feed(t, tr, "open 30 9", "synced 50 9")
+	want := State{50, Epochs{{0, 1}, {20, 4}, {30, 9}}}
+	if got := tr.Expect().Promise; !reflect.DeepEqual(got, want) {
+		t.Fatalf("promise %v, want %v", got, want)
+	}
+}
+
+func TestTrackerRefuses(t *testing.T) {
+	before := Expect{Promise: State{30, Epochs{{0, 1}}}}
+	for _, c := range []struct {
+		name  string
+		lines []string
+	}{
+		{"sync before open", []string{"synced 1 2"}},
+		{"open twice", []string{"open 30 2", "open 30 2"}},
+		{"open with another epoch", []string{"open 30 3"}},
+		{"open with another count", []string{"open 29 2"}},
+		{"sync of an old epoch", []string{"open 30 2", "synced 40 1"}},
+		{"sync below the epoch's start", []string{"open 30 2", "truncate 10 3", "truncated 10 3", "synced 5 3"}},
+		{"truncated without truncate", []string{"open 30 2", "truncated 10 3"}},
+		{"truncate while one runs", []string{"open 30 2", "truncate 10 3", "truncate 5 4"}},
+		{"sync while a truncate runs", []string{"open 30 2", "truncate 10 3", "synced 10 3"}},
+		{"truncate reuses an epoch", []string{"open 30 2", "truncate 10 2"}},
+		{"writer error", []string{"open 30 2", "ERROR Sync: input/output error"}},
+	} {
+		tr := NewTracker(before, 2)
+		for _, l := range c.lines {
+			tr.Line(l)
+		}
+		if tr.Err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+	}
+	// Lines that are not the writer's are ignored.
+	tr := NewTracker(before, 2)
+	feed(t, tr, "synced", "synced 1", "synced x 2", "opened 1 2", "[    1.0] synced 3 4")
+	if tr.Phase != PhaseBoot {
+		t.Errorf("phase %s after lines that are not the writer's", tr.Phase)
+	}
+}
+
+// array returns records with the given epochs, from index 0.
+func array(epochs ...uint64) []Record {
+	recs := make([]Record, len(epochs))
+	for i, e := range epochs {
+		recs[i] = NewRecord(uint64(i), e)
+	}
+	return recs
+}
+
+// repeat returns n copies of e.
+func repeat(e uint64, n int) []uint64 {
+	s := make([]uint64, n)
+	for i := range s {
+		s[i] = e
+	}
+	return s
+}
+
+func TestCheck(t *testing.T) {
+	// The last Sync promised 10 records of epoch 1; a Truncate to 4
+	// (epoch 2) was in flight.
+	x := Expect{Promise: State{10, Epochs{{0, 1}}}, Pending: &Truncation{4, 2}}
+	zeroed := array(repeat(1, 10)...)
+	zeroed[6] = Record{}
+	moved := array(repeat(1, 10)...)
+	moved[3] = NewRecord(2, 1)
+	for _, c := range []struct {
+		name  string
+		recs  []Record
+		state int
+		lost  uint64
+		torn  int
+		stale int
+		first uint64
+	}{
+		{"the promise", array(repeat(1, 10)...), 0, 0, 0, 0, 0},
+		{"a later, unreported Sync", array(repeat(1, 12)...), 0, 0, 0, 0, 0},
+		{"the Truncate", array(repeat(1, 4)...), 1, 0, 0, 0, 0},
+		{"the Truncate and a later Sync", array(append(repeat(1, 4), 2, 2)...), 1, 0, 0, 0, 0},
+		{"lost records", array(repeat(1, 3)...), -1, 1, 0, 0, 0},
+		{"lost a record, no Truncate", array(repeat(1, 9)...), -1, 1, 0, 0, 0},
+		{"an old count", array(repeat(1, 6)...), -1, 0, 0, 2, 4},
+		{"a zeroed record", zeroed, -1, 0, 1, 0, 6},
+		{"a record at the wrong index", moved, -1, 0, 1, 0, 3},
+		{"a record of the wrong epoch", array(1, 1, 3, 1, 1, 1, 1, 1, 1, 1), -1, 0, 0, 1, 2},
+	} {
+		r := x.Check(c.recs)
+		first := r.FirstStale
+		if c.torn > 0 {
+			first = r.FirstTorn
+		}
+		if r.State != c.state || r.Lost != c.lost || r.Torn != c.torn || r.Stale != c.stale || first != c.first || r.OK() != (c.state >= 0) {
+			t.Errorf("%s: %+v, want state %d lost %d torn %d stale %d first %d",
+				c.name, r, c.state, c.lost, c.torn, c.stale, c.first)
+		}
+	}
+}
+
+func TestRunsOf(t *testing.T) {
+	if got := RunsOf(array(1, 1, 3, 3, 3, 2)).String(); got != "0:1,2:3,5:2" {
+		t.Errorf("RunsOf = %q", got)
+	}
+	if got := RunsOf(nil); got != nil {
+		t.Errorf("RunsOf(nil) = %v", got)
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	for _, v := range []Verdict{
+		{Pass: true, Found: "promise", Count: 10, Bound: 8, Final: 20, Runs: Epochs{{0, 1}, {10, 3}}},
+		{Pass: true, Found: "nofile"},
+		{Found: "none", Count: 3, Bound: 8, Lost: 5, Torn: 2, FirstTorn: 1, Stale: 1, FirstStale: 2,
+			Reason: "lost synced records: 3 records; 2 torn"},
+	} {
+		got, ok := ParseVerdict(v.String())
+		if !ok || !reflect.DeepEqual(got, v) {
+			t.Errorf("ParseVerdict(%q) = %+v, %v; want %+v", v, got, ok, v)
+		}
+	}
+	for _, s := range []string{"PASSED", "synced 1 2", "PASS count=x", "FAIL what=1"} {
+		if v, ok := ParseVerdict(s); ok {
+			t.Errorf("ParseVerdict(%q) = %+v", s, v)
+		}
+	}
+}
