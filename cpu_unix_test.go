@@ -9,10 +9,10 @@ import (
 )
 
 // processCPU returns the CPU time this process has used, user and system.
-func processCPU() time.Duration {
+func processCPU() (time.Duration, error) {
 	var ru unix.Rusage
-	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
-		return 0
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0, err
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }

@@ -217,10 +217,19 @@ func idleReader(path string) error {
 	defer a.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	start, cpu := time.Now(), processCPU()
+	cpu0, err := processCPU()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
 	if err := a.Wait(ctx, a.Len()+1); err != context.DeadlineExceeded {
 		return fmt.Errorf("Wait: got %v; want the deadline", err)
 	}
-	fmt.Println(int64(time.Since(start)), int64(processCPU()-cpu))
+	wall := time.Since(start)
+	cpu, err := processCPU()
+	if err != nil {
+		return err
+	}
+	fmt.Println(int64(wall), int64(cpu-cpu0))
 	return nil
 }

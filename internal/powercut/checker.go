@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/typedmmap/mmap"
@@ -19,6 +20,10 @@ import (
 // appends, syncs and reopens with all of its records.
 func check(path string, x model.Expect, seed, epoch uint64) model.Verdict {
 	v := model.Verdict{Found: "none", Bound: x.Bound()}
+	if err := snapshot(path); err != nil {
+		v.Reason = err.Error()
+		return v
+	}
 	r, runs, err := inspect(path, x)
 	switch {
 	case x.Fresh && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, mmap.ErrFormat)):
@@ -65,6 +70,33 @@ func inspect(path string, x model.Expect) (_ model.Result, _ model.Epochs, err e
 	}()
 	recs := a.Items()
 	return x.Check(recs), model.RunsOf(recs), nil
+}
+
+// snapshot copies the array file at path, as the cut left it, to
+// AfterCut next to it, so that the host can check it with numpy once the
+// disk is out of the VM: numpy reads the .npy file alone, without the
+// sidecar that Open consults.
+func snapshot(path string) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(filepath.Dir(path), model.AfterCut))
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // explain says what is wrong with an array that matches no state.

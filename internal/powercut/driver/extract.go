@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -36,20 +35,81 @@ func extract(disk, dir string, v model.Verdict) error {
 	return nil
 }
 
-// checkExtracted checks the array file at path on the host, a copy taken
-// from the disk after the checker's clean shutdown; v is the checker's
-// verdict, v.Final the records the file holds. It is the place for checks
-// with other tools (numpy can read the file); for now it checks that the
-// file's size can hold the records and is less than the disk's.
+// checkExtracted checks, with numpy, the files taken from the disk after
+// the checker's clean shutdown: the array file as the cut left it (AfterCut,
+// if there was one), whose header must be valid and count only whole
+// records, no more than Open found; and the array file as the checker left
+// it, which must hold v.Final records.
 func checkExtracted(path string, v model.Verdict) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
-	need := int64(v.Final) * int64(binary.Size(model.Record{}))
-	if st.Size() < need || st.Size() >= diskSize {
-		return fmt.Errorf("%d bytes; %d records of %d bytes need at least %d, and the disk has %d",
-			st.Size(), v.Final, binary.Size(model.Record{}), need, diskSize)
+	if st.Size() >= diskSize {
+		return fmt.Errorf("%d bytes, more than the disk's %d", st.Size(), diskSize)
+	}
+	args := []string{path, fmt.Sprint(v.Final), fmt.Sprint(v.Final)}
+	if after := filepath.Join(filepath.Dir(path), model.AfterCut); exists(after) {
+		args = append(args, after, "0", fmt.Sprint(v.Count))
+	}
+	py, err := numpyPython()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(py, append([]string{"-c", numpyCheck}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("numpy: %v: %s", err, out)
 	}
 	return nil
 }
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// numpyPython returns a Python that can import numpy.
+func numpyPython() (string, error) {
+	for _, py := range []string{"python3", "/usr/bin/python3"} {
+		if exec.Command(py, "-c", "import numpy").Run() == nil {
+			return py, nil
+		}
+	}
+	return "", fmt.Errorf("no Python here can import numpy (apt-get install python3-numpy)")
+}
+
+// numpyCheck loads each file it is given (with the least and most records
+// it may hold) with numpy, with and without a memory map, and checks every
+// record against model.NewRecord, computed over the whole array at once.
+const numpyCheck = `
+import sys
+import numpy as np
+
+U = np.uint64
+
+def splitmix(s):
+    s = s + U(0x9e3779b97f4a7c15)
+    z = (s ^ (s >> U(30))) * U(0xbf58476d1ce4e5b9)
+    z = (z ^ (z >> U(27))) * U(0x94d049bb133111eb)
+    return s, z ^ (z >> U(31))
+
+np.seterr(over='ignore')
+args = sys.argv[1:]
+for path, least, most in zip(args[0::3], args[1::3], args[2::3]):
+    for mode in (None, 'r'):
+        a = np.load(path, mmap_mode=mode)
+        n = len(a)
+        if not int(least) <= n <= int(most):
+            sys.exit('%s: numpy reads %d records; want %s to %s' % (path, n, least, most))
+        i = np.arange(n, dtype=U)
+        s = i * U(0x9e3779b97f4a7c15) ^ a['Epoch'] * U(0xd1b54a32d192ed03) ^ U(0x5bd1e9955bd1e995)
+        bad = a['Index'] != i
+        for k in range(8):
+            s, w = splitmix(s)
+            bad |= a['Fill'][:, k] != w
+        s, w = splitmix(s)
+        bad |= a['Check'] != w
+        if bad.any():
+            j = int(np.nonzero(bad)[0][0])
+            sys.exit('%s: record %d of %d is not whole: %r' % (path, j, n, a[j]))
+`

@@ -17,7 +17,7 @@ import (
 )
 
 // arrayPath is the array file inside the disk's file system.
-const arrayPath = "/powercut/array"
+const arrayPath = "/powercut/array.npy"
 
 // diskSize is the size of a disk image; it is sparse.
 const diskSize = 1 << 30

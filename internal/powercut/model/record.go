@@ -21,6 +21,10 @@ type Record struct {
 	Check uint64    // derived
 }
 
+// AfterCut names the copy of the array file, as a cut left it, that the
+// checker makes next to it for the host to read with numpy.
+const AfterCut = "after-cut.npy"
+
 // NewRecord returns the record with this index and epoch.
 func NewRecord(index, epoch uint64) Record {
 	r := Record{Index: index, Epoch: epoch}
