@@ -87,15 +87,17 @@ func (w *writer) step() error {
 		}
 		say("%s %d %d", model.Synced, n, w.epoch)
 		return nil
-	case r < 93:
+	case r < 91:
 		switch r := w.rng.IntN(10); {
-		case r < 2: // a big drop: the file shrinks
+		case r < 2: // a big drop: the file shrinks at the next Close
 			return w.truncate(w.rng.IntN(n/16 + 1))
 		case r < 5:
 			return w.truncate(w.rng.IntN(n))
 		}
 		// A few records, so that the array still grows over a session.
 		return w.truncate(n - 1 - w.rng.IntN(min(n, 64)))
+	case r < 93:
+		return w.reopen()
 	}
 	grow := 1 + w.rng.IntN(2*n+4096)
 	say("%s %d", model.Grow, grow)
@@ -103,6 +105,27 @@ func (w *writer) step() error {
 		return err
 	}
 	return w.checkSize()
+}
+
+// reopen closes the array, which syncs it and, with no reader, cuts the
+// file to its last record and removes its sidecar, and opens it again. To
+// the host, the Close is a Sync.
+func (w *writer) reopen() error {
+	n := w.a.Len()
+	say("%s %d", model.Sync, n)
+	if err := w.a.Close(); err != nil {
+		return err
+	}
+	say("%s %d %d", model.Synced, n, w.epoch)
+	if err := w.checkSize(); err != nil {
+		return err
+	}
+	a, err := mmap.Open[model.Record](w.path, mmap.RDWR)
+	if err != nil {
+		return err
+	}
+	w.a = a
+	return nil
 }
 
 // appendBurst appends up to a few thousand records, in calls of random

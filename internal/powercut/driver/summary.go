@@ -79,7 +79,7 @@ func (s *summary) print(wall time.Duration) {
 		s.trials-s.cached, s.cached, s.unflushed, s.persisted)
 	fmt.Printf("powercut: lost synced records %d, torn or garbage records %d, records of a wrong epoch %d\n", s.lost, s.torn, s.stale)
 	fmt.Printf("powercut: cuts planned at: %s\n", counts(s.plans))
-	fmt.Printf("powercut: cuts by the writer's phase: %s; in a Truncate the checker found %s; Truncates that shrank the file: %d\n",
+	fmt.Printf("powercut: cuts by the writer's phase: %s; in a Truncate the checker found %s; Closes that cut the file: %d\n",
 		counts(s.phases), counts(s.truncFound), s.shrinks)
 	fmt.Printf("powercut: per trial %.1fs (writer boot %.1fs, writing %.1fs, checker %.1fs); %.0fs in all\n",
 		(s.all / n).Seconds(), (s.boot / n).Seconds(), (s.write / n).Seconds(), (s.check / n).Seconds(), wall.Seconds())

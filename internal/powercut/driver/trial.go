@@ -147,7 +147,7 @@ type result struct {
 
 	// From the writer's lines: what it was doing at the cut, the Syncs and
 	// Truncates it started, the growths of the file and Grow calls, and
-	// the Truncates that shrank the file.
+	// the Closes that cut the file to its last record.
 	phase                         string
 	syncs, truncs, grows, shrinks int
 

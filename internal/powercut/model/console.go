@@ -22,7 +22,7 @@ const (
 	Truncated = "truncated" // truncated TARGET EPOCH: that Truncate returned
 	Grow      = "grow"      // grow N: a Grow(N) starts
 	Grew      = "grew"      // grew SIZE: the file grew to SIZE bytes (in Append or Grow)
-	Shrank    = "shrank"    // shrank SIZE: the last Truncate shrank the file to SIZE bytes
+	Shrank    = "shrank"    // shrank SIZE: a Close cut the file to its last record, SIZE bytes
 	Error     = "ERROR"     // ERROR TEXT: a call failed; the writer stops
 )
 
