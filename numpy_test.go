@@ -185,6 +185,10 @@ n['P']['Y'][1, 1] = 7
 n['N'][1, 1, 0] = 9
 np.save(d + '/nested.npy', n)
 np.save(d + '/rows.npy', np.arange(12, dtype=o + 'f4').reshape(4, 3))
+with open(d + '/v2.npy', 'wb') as f:
+    np.lib.format.write_array(f, np.arange(5, dtype=o + 'i8'), version=(2, 0))
+with open(d + '/v3.npy', 'wb') as f:
+    np.lib.format.write_array(f, np.arange(5, dtype=o + 'i8'), version=(3, 0))
 np.save(d + '/other-order.npy', np.arange(3, dtype=other + 'i4'))
 np.save(d + '/fortran.npy', np.asfortranarray(np.arange(6, dtype=o + 'f8').reshape(2, 3)))
 np.save(d + '/objects.npy', np.array([1, 'x'], dtype=object), allow_pickle=True)
@@ -205,6 +209,8 @@ np.save(d + '/unicode.npy', np.array(['ab'], dtype=o + 'U2'))
 	checkNumbers(t, p("c8"), []complex64{0, 1, 2, 3, 4})
 	checkNumbers(t, p("c16"), []complex128{0, 1, 2, 3, 4})
 	checkNumbers(t, p("rows"), [][3]float32{{0, 1, 2}, {3, 4, 5}, {6, 7, 8}, {9, 10, 11}})
+	checkNumbers(t, p("v2"), []int64{0, 1, 2, 3, 4})
+	checkNumbers(t, p("v3"), []int64{0, 1, 2, 3, 4})
 	if a := mustOpen[rec](t, p("padded"), RDONLY); a.Len() != 3 || a.Items()[2].I != 2 {
 		t.Errorf("padded: Len %d, %+v", a.Len(), a.Items())
 	}
