@@ -52,11 +52,37 @@ func floats(n int) []byte {
 	return b
 }
 
+// tempDir returns a new directory that is removed when the test ends. Unlike
+// t.TempDir, it removes entries one by one with os.Remove, which works under
+// Wine.
+func tempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "mmapinfo-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Error(err)
+		}
+		for _, e := range entries {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				t.Errorf("cleanup: %v (a file still open?)", err)
+			}
+		}
+		if err := os.Remove(dir); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	return dir
+}
+
 // writeFile writes the concatenation of parts to a new file in a new
 // directory and returns its path.
 func writeFile(t *testing.T, parts ...[]byte) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "data.npy")
+	path := filepath.Join(tempDir(t), "data.npy")
 	if err := os.WriteFile(path, bytes.Join(parts, nil), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func FuzzReport(f *testing.F) {
 		if len(file) > 1<<20 || len(side) > 1<<20 {
 			return
 		}
-		path := filepath.Join(t.TempDir(), "data.npy")
+		path := filepath.Join(tempDir(t), "data.npy")
 		if err := os.WriteFile(path, file, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -67,7 +67,7 @@ func TestDamageEverywhere(t *testing.T) {
 		}
 		files = append(files, b)
 	}
-	path := filepath.Join(t.TempDir(), "data.npy")
+	path := filepath.Join(tempDir(t), "data.npy")
 	write := func(name string, b []byte) {
 		if err := os.WriteFile(name, b, 0o644); err != nil {
 			t.Fatal(err)

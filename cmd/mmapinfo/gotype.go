@@ -74,7 +74,8 @@ type typeProblem struct {
 }
 
 // recordType returns the flat type that holds one record of a file with
-// header h, or why there is none.
+// header h, or why there is none. A file in the other byte order has one,
+// and a problem: Open refuses it on this host.
 func recordType(h *npy.Header) (*goType, *typeProblem) {
 	t, p := fromDType(h.DType, "")
 	if p != nil {
@@ -97,7 +98,11 @@ func recordType(h *npy.Header) (*goType, *typeProblem) {
 		return nil, &typeProblem{msg: err.Error()}
 	}
 	if path, why, other := npy.Mismatch(h.DType, want); path != "" {
-		return nil, &typeProblem{byteOrder: other, msg: path + ": " + why}
+		p := &typeProblem{byteOrder: other, msg: path + ": " + why}
+		if !other {
+			return nil, p
+		}
+		return t, p
 	}
 	return t, nil
 }

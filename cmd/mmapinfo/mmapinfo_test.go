@@ -74,7 +74,7 @@ func reportCases() []reportCase {
 		{
 			name: "an Array file its writer closed",
 			make: func(t *testing.T) string {
-				path := filepath.Join(t.TempDir(), "data.npy")
+				path := filepath.Join(tempDir(t), "data.npy")
 				a, err := mmap.Create[float64](path)
 				if err != nil {
 					t.Fatal(err)
@@ -97,7 +97,7 @@ func reportCases() []reportCase {
 		{
 			name: "an Array file its writer has open",
 			make: func(t *testing.T) string {
-				path := filepath.Join(t.TempDir(), "data.npy")
+				path := filepath.Join(tempDir(t), "data.npy")
 				a, err := mmap.Create[float64](path)
 				if err != nil {
 					t.Fatal(err)
@@ -392,7 +392,7 @@ func reportCases() []reportCase {
 		{
 			name: "numpy's half-precision floats",
 			make: testdata("special-floats.npy"),
-			kind: kindNPY, status: unusable, openErr: onHost("ErrType", "ErrByteOrder"), count: 4,
+			kind: kindNPY, status: unusable, openErr: "ErrType", count: 4,
 		},
 		{
 			name: "rows of three float32",
@@ -571,7 +571,7 @@ func checkStatus(t *testing.T, path string, status int, verdict, openErr string)
 }
 
 func TestBadArguments(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	file := writeFile(t, header(t, f8, nil, 0))
 	for _, c := range []struct {
 		name   string
@@ -579,7 +579,7 @@ func TestBadArguments(t *testing.T) {
 		status int
 		says   string
 	}{
-		{"a missing file", []string{filepath.Join(dir, "missing.npy")}, exitError, "no such file"},
+		{"a missing file", []string{filepath.Join(dir, "missing.npy")}, exitError, "missing.npy"},
 		{"a directory", []string{dir}, exitError, "it is a directory, not a regular file"},
 		{"no file", nil, exitError, "usage: mmapinfo"},
 		{"two files", []string{file, file}, exitError, "usage: mmapinfo"},
