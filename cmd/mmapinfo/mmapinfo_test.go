@@ -114,7 +114,7 @@ func reportCases() []reportCase {
 				return path
 			},
 			kind: kindArray, status: healthy, count: 10,
-			says:   []string{"Array file, format 2", "of this file", "checksum good; newest; the file's header is its copy", "live count  10", "a writer has the file open", "room for"},
+			says:   []string{"Array file, format 2", "of this file", "checksum good; newest; the file's header is its copy", "live count  10", "a writer has the file open", "more records: a writer grows the file"},
 			never:  []string{"header        from", "as slot", "problem"},
 			rdonly: "opens 10 records",
 			rdwr:   "opens 10 records, unless a writer still has it (ErrLocked)",

@@ -180,7 +180,7 @@ func judgeSize(e *exam, v *verdict) {
 	switch {
 	case spare == 0 || e.rec == nil: // the data may not be records, as a pickle of objects is not
 	case e.Sidecar != nil && e.Sidecar.Belongs:
-		v.note("room for %s more: a writer grows the file ahead of its appends, and its Close cuts it to the last record", plural(info.Capacity-info.Count, "record"))
+		v.note("room for %s: a writer grows the file ahead of its appends, and its Close cuts it to the last record", plural(info.Capacity-info.Count, "more record"))
 	default:
 		v.note("%d bytes lie after the last record; readers ignore them", spare)
 	}
