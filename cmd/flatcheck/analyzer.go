@@ -59,19 +59,26 @@ type site struct {
 }
 
 // instantiations returns the package's instantiations of the checked
-// functions and types, in source order.
+// functions and types, and of generic aliases of the checked types, in
+// source order.
 func instantiations(pass *analysis.Pass) []site {
 	var sites []site
 	for id, inst := range pass.TypesInfo.Instances {
-		obj := pass.TypesInfo.Uses[id]
-		if obj == nil || obj.Pkg() == nil || obj.Pkg().Path() != mmapPath || !checked[obj.Name()] ||
-			obj.Parent() != obj.Pkg().Scope() || inst.TypeArgs.Len() != 1 {
-			continue
+		switch named, _ := types.Unalias(inst.Type).(*types.Named); {
+		case isChecked(pass.TypesInfo.Uses[id]) && inst.TypeArgs.Len() == 1:
+			sites = append(sites, site{id: id, typ: inst.TypeArgs.At(0)})
+		case named != nil && isChecked(named.Obj()): // type S[T any] = mmap.Slice[T]; S[string]
+			sites = append(sites, site{id: id, typ: named.TypeArgs().At(0)})
 		}
-		sites = append(sites, site{id: id, typ: inst.TypeArgs.At(0)})
 	}
 	slices.SortFunc(sites, func(a, b site) int { return cmp.Compare(a.id.Pos(), b.id.Pos()) })
 	return sites
+}
+
+// isChecked reports whether obj is one of the checked functions or types.
+func isChecked(obj types.Object) bool {
+	return obj != nil && obj.Pkg() != nil && obj.Pkg().Path() == mmapPath && checked[obj.Name()] &&
+		obj.Parent() == obj.Pkg().Scope()
 }
 
 // isTestFile reports whether id lies in a _test.go file.

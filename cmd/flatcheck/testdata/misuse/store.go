@@ -39,6 +39,11 @@ type Store struct {
 // Recs is a slice of Rec by another name.
 type Recs = mmap.Slice[Rec] // want `cannot map main\.Rec: 4 bytes`
 
+// Column is a generic alias.
+type Column[T any] = mmap.Slice[T]
+
+var names Column[string] // want `cannot map string: it is string`
+
 var scratch mmap.Slice[[4]bool] // want `cannot map \[4\]bool: field \[i\] is bool`
 
 func open(path string) (*Store, error) {
@@ -91,4 +96,5 @@ var (
 	_    = views
 	_    = each
 	_    = scratch
+	_    = names
 )
