@@ -22,7 +22,6 @@ CheckType, Create, Open, Descr, Array[T] and Slice[T] of
 github.com/typedmmap/mmap whose T is not a flat type, with the message that
 the run-time check would return. A T made of type parameters is left to the
 run-time check.`,
-	URL: "https://pkg.go.dev/github.com/typedmmap/mmap/cmd/flatcheck",
 	Run: run,
 }
 
