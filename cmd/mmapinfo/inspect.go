@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/typedmmap/mmap/internal/fileid"
+	"github.com/typedmmap/mmap/internal/npy"
+)
+
+// exam is a file being examined: the report and what it is made from.
+type exam struct {
+	report
+	f        *os.File
+	prefix   []byte     // the file's first bytes, as many as npy.Decide takes
+	parseErr error      // why the file's own header does not parse
+	state    *npy.State // what holds, if the header or the sidecar decides it
+	stateErr error      // why nothing holds
+	rec      *goType    // the Go type of a record, if there is one
+	recErr   *typeProblem
+	dev, ino uint64 // the file's identity, which a sidecar records
+	idErr    error  // why the file's identity is unknown
+}
+
+// examine reads the file at path and its sidecar, and decides what holds.
+// The file stays open, for dump, until close.
+func examine(path string) (*exam, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s: it is a %s, not a regular file", path, kindOfMode(fi.Mode()))
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	e := &exam{f: f, report: report{File: path, Size: fi.Size()}}
+	e.prefix = make([]byte, min(fi.Size(), npy.Prefix))
+	if _, err := f.ReadAt(e.prefix, 0); err != nil && err != io.EOF {
+		f.Close()
+		return nil, err
+	}
+	h, perr := npy.ParseFile(e.prefix)
+	e.parseErr = perr
+	e.dev, e.ino, e.idErr = fileid.Of(f)
+	slots := e.readSidecar(path + ".meta")
+	st, err := npy.Decide(e.prefix, h, perr, slots)
+	if err != nil {
+		e.stateErr = err
+	} else {
+		e.state = &st
+		e.describeHeader()
+	}
+	e.classify()
+	e.Verdict = judge(e)
+	return e, nil
+}
+
+func (e *exam) close() error { return e.f.Close() }
+
+func kindOfMode(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&os.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
+}
+
+// classify sets the kind of file.
+func (e *exam) classify() {
+	switch {
+	case e.Sidecar != nil && e.Sidecar.Readable && e.Sidecar.Error == "":
+		e.Kind = kindArray
+	case e.parseErr == nil:
+		e.Kind = kindNPY
+	default:
+		e.Kind = kindNeither
+		e.Why = e.parseErr.Error()
+		if e.Size == 0 {
+			e.Why = "the file is empty"
+		}
+	}
+}
+
+// readSidecar reads the sidecar at path, if there is one, and returns its
+// valid slots if it belongs to the file: what Open goes by.
+func (e *exam) readSidecar(path string) []npy.Slot {
+	b, err := readSmall(path, 1<<26)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	s := &sidecarInfo{Path: path}
+	e.Sidecar = s
+	if err != nil {
+		s.Error = err.Error()
+		return nil
+	}
+	s.Readable = true
+	ctl, err := npy.ParseControl(b)
+	if err != nil {
+		s.Error = err.Error()
+		return nil
+	}
+	s.Dev, s.Ino, s.SlotSize = ctl.Dev, ctl.Ino, ctl.SlotSize
+	s.FileDev, s.FileIno = e.dev, e.ino
+	s.Belongs = e.idErr == nil && ctl.Dev == e.dev && ctl.Ino == e.ino
+	var valid []npy.Slot
+	for i := range 2 {
+		at := ctl.SlotOffset(i)
+		si := slotInfoOf(b[at:at+ctl.SlotSize], e.prefix)
+		s.Slots = append(s.Slots, si)
+		if si.Good {
+			valid = append(valid, si.slot)
+		}
+	}
+	markNewest(s.Slots)
+	if !s.Belongs {
+		return nil
+	}
+	live := binary.NativeEndian.Uint64(b[npy.LiveCountOffset:])
+	s.LiveCount = &live
+	return valid
+}
+
+// readSmall reads the file at path, which must be a regular file of at
+// most limit bytes.
+func readSmall(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return nil, err
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("it is a %s, not a regular file", kindOfMode(fi.Mode()))
+	case fi.Size() > limit:
+		return nil, fmt.Errorf("it has %d bytes, more than a sidecar ever has", fi.Size())
+	}
+	return io.ReadAll(f)
+}
+
+// slotInfoOf describes slot b, given the first bytes of the file.
+func slotInfoOf(b, file []byte) slotInfo {
+	s, err := npy.ParseSlot(b)
+	if err != nil {
+		return slotInfo{Error: err.Error(), Empty: len(bytes.Trim(b, "\x00")) == 0}
+	}
+	return slotInfo{Good: true, Seq: s.Seq, Count: s.Count, Matches: bytes.HasPrefix(file, s.Header), slot: s}
+}
+
+// markNewest marks the good slot with the larger sequence number.
+func markNewest(slots []slotInfo) {
+	newest := -1
+	for i, s := range slots {
+		if s.Good && (newest < 0 || s.Seq > slots[newest].Seq) {
+			newest = i
+		}
+	}
+	if newest >= 0 {
+		slots[newest].Newest = true
+	}
+}
+
+// describeHeader fills in the header that holds.
+func (e *exam) describeHeader() {
+	h := e.state.H
+	info := &headerInfo{
+		From:       "file",
+		Version:    strconv.Itoa(h.Major) + "." + strconv.Itoa(h.Minor),
+		Descr:      h.DType.String(),
+		Fields:     fieldsOf(h.DType),
+		Shape:      append([]int64{}, h.Shape...),
+		Fortran:    h.Fortran,
+		Count:      e.state.Count,
+		ByteOrder:  byteOrder(h.DType),
+		DataOffset: h.Len,
+		MaxCount:   h.MaxCount(),
+	}
+	if e.state.Torn {
+		for i, s := range e.Sidecar.Slots {
+			if s.Newest {
+				info.From = "slot " + strconv.Itoa(i)
+			}
+		}
+		if fh, err := npy.ParseFile(e.prefix); err == nil && len(fh.Shape) > 0 {
+			info.FileCount = &fh.Shape[0]
+		}
+	}
+	info.RecordSize = recordSize(h)
+	if info.RecordSize > 0 && len(h.Shape) > 0 {
+		info.Capacity = (e.Size - int64(h.Len)) / info.RecordSize
+	}
+	e.rec, e.recErr = recordType(h)
+	if e.rec != nil {
+		info.GoType = e.rec.String()
+	}
+	e.Header = info
+}
+
+// recordSize is the size in bytes of one record of the array h describes:
+// an element of its type times the elements of a row; -1 if it overflows.
+func recordSize(h *npy.Header) int64 {
+	n := int64(h.DType.Itemsize())
+	if n < 0 {
+		return -1
+	}
+	for _, d := range h.Shape[min(1, len(h.Shape)):] {
+		if d != 0 && n > (1<<63-1)/d {
+			return -1
+		}
+		n *= d
+	}
+	return n
+}
+
+// fieldsOf describes the fields of a structured type, with their offsets.
+func fieldsOf(d npy.DType) []fieldInfo {
+	var fields []fieldInfo
+	off := 0
+	for _, f := range d.Fields {
+		size := f.Type.Itemsize()
+		for _, n := range f.Shape {
+			size *= n
+		}
+		fi := fieldInfo{Name: f.Name, Type: f.Type.String(), Shape: f.Shape, Offset: off, Size: size, Padding: f.Padding()}
+		if f.Type.Structured() {
+			fi.Fields = fieldsOf(f.Type)
+		} else {
+			fi.Type = f.Type.Str
+		}
+		fields = append(fields, fi)
+		off += size
+	}
+	return fields
+}
+
+// hostOrder is this host's byte order, as numpy writes it.
+var hostOrder = func() byte {
+	if binary.NativeEndian.Uint16([]byte{1, 0}) == 1 {
+		return '<'
+	}
+	return '>'
+}()
+
+// byteOrder names the byte order of d's numbers, and says whether it is
+// this host's.
+func byteOrder(d npy.DType) string {
+	orders := fileOrders(d)
+	host := orderName(hostOrder)
+	switch {
+	case len(orders) == 0:
+		return "none (single bytes only)"
+	case len(orders) > 1:
+		return "mixed (not this host's, " + host + ")"
+	case orders[hostOrder]:
+		return host + " (this host's)"
+	case orders['=']:
+		return "native (=)"
+	}
+	return orderName('<'+'>'-hostOrder) + " (not this host's, " + host + ")"
+}
+
+// fileOrders returns the byte orders of d's numbers: '<', '>' or '='.
+func fileOrders(d npy.DType) map[byte]bool {
+	orders := map[byte]bool{}
+	var collect func(d npy.DType)
+	collect = func(d npy.DType) {
+		for _, f := range d.Fields {
+			collect(f.Type)
+		}
+		if order, _, _ := d.Parts(); !d.Structured() && order != '|' {
+			orders[order] = true
+		}
+	}
+	collect(d)
+	return orders
+}
+
+func orderName(o byte) string {
+	if o == '>' {
+		return "big-endian"
+	}
+	return "little-endian"
+}

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/typedmmap/mmap/internal/npy"
+)
+
+// verdict is mmapinfo's judgement of a file: healthy, or what is wrong,
+// and what mmap.Open does with it.
+type verdict struct {
+	Status     string   `json:"status"`               // healthy, damaged or unusable
+	OpenError  string   `json:"open_error,omitempty"` // the error that Open's wraps, when it fails: ErrFormat, ErrType or ErrByteOrder
+	Problems   []string `json:"problems,omitempty"`   // what is wrong
+	Notes      []string `json:"notes,omitempty"`      // what is worth knowing
+	OpenRDONLY string   `json:"open_rdonly"`          // what Open(path, RDONLY) does, of any Go type that matches
+	OpenRDWR   string   `json:"open_rdwr"`            // what Open(path, RDWR) does
+}
+
+// The statuses, from best to worst.
+const (
+	healthy  = "healthy"  // nothing is wrong
+	damaged  = "damaged"  // Open repairs the damage, or does without what is damaged
+	unusable = "unusable" // Open fails
+)
+
+var rank = map[string]int{healthy: 0, damaged: 1, unusable: 2}
+
+// problem notes something wrong that makes the file at least status.
+func (v *verdict) problem(status, format string, args ...any) {
+	v.Problems = append(v.Problems, fmt.Sprintf(format, args...))
+	if rank[status] > rank[v.Status] {
+		v.Status = status
+	}
+}
+
+func (v *verdict) note(format string, args ...any) {
+	v.Notes = append(v.Notes, fmt.Sprintf(format, args...))
+}
+
+// fail notes why Open fails, with the error it wraps; the first failure is
+// the one Open reports, as it checks in this order.
+func (v *verdict) fail(sentinel, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if v.Status != unusable {
+		v.OpenError = sentinel
+		open := "fails with " + sentinel + ": " + msg
+		v.OpenRDONLY = open
+		if v.OpenRDWR == "" {
+			v.OpenRDWR = open
+		}
+	}
+	v.problem(unusable, "%s", msg)
+}
+
+// judge decides the verdict on e, checking what Open checks, in its order:
+// the sidecar, the header that holds, the type, the size.
+func judge(e *exam) verdict {
+	v := verdict{Status: healthy}
+	judgeSidecar(e, &v)
+	if e.idErr != nil {
+		v.fail("ErrUnsupported", "this platform cannot tell a file's identity (%v), which Open needs", e.idErr)
+	}
+	if e.state == nil {
+		v.fail("ErrFormat", "%v", e.stateErr)
+		return v
+	}
+	h, info := e.state.H, e.Header
+	switch {
+	case e.recErr != nil && e.recErr.byteOrder:
+		v.fail("ErrByteOrder", "%s", otherOrder(h.DType, e.recErr.msg))
+	case e.recErr != nil:
+		v.fail("ErrType", "no Go type matches the records: %s", e.recErr.msg)
+	}
+	if len(h.Shape) == 0 {
+		v.fail("ErrType", "the file holds a 0-dimensional array (shape ()), a single value; an Array holds a sequence of records")
+	}
+	if h.Fortran && len(h.Shape) > 1 {
+		v.fail("ErrType", "the file holds a %d-dimensional array in Fortran (column-major) order, so a record's values are not side by side; save it with numpy.ascontiguousarray", len(h.Shape))
+	}
+	if len(h.Shape) > 0 {
+		judgeSize(e, &v)
+	}
+	if v.OpenRDONLY == "" {
+		v.OpenRDONLY = opens(info.Count)
+		if e.state.Torn {
+			v.OpenRDONLY += fmt.Sprintf(", as %s counts, and leaves the file as it is", info.From)
+		}
+	}
+	if v.OpenRDWR == "" {
+		v.OpenRDWR = opens(info.Count)
+		switch {
+		case e.state.Torn:
+			v.OpenRDWR = fmt.Sprintf("rewrites the header from %s, and %s", info.From, v.OpenRDWR)
+		case e.state.Seq != 0: // slots count from 1: a live sidecar decided
+			v.OpenRDWR += ", unless a writer still has it (ErrLocked)"
+		}
+	}
+	if info.MaxCount >= 0 && info.MaxCount < 1<<63-1 {
+		v.note("the header has room to count %d records: appends past that fail (numpy 1.24 and later leave room for more)", info.MaxCount)
+	}
+	return v
+}
+
+func opens(n int64) string { return "opens " + plural(n, "record") }
+
+// judgeSidecar notes what the sidecar holds and what Open does with it.
+func judgeSidecar(e *exam, v *verdict) {
+	s := e.Sidecar
+	if s == nil {
+		return
+	}
+	name := filepath.Base(s.Path)
+	switch {
+	case !s.Readable:
+		v.problem(damaged, "the sidecar %s cannot be read (%s): a reader does without it", name, s.Error)
+		v.OpenRDWR = "fails: it cannot open the sidecar for writing (" + s.Error + ")"
+		return
+	case s.Error != "":
+		v.problem(damaged, "%s is not a sidecar, or its control page is damaged (%s): Open does without it, and the next writer replaces it", name, s.Error)
+		return
+	case e.idErr != nil:
+		return // judge says why Open fails
+	case !s.Belongs:
+		v.problem(damaged, "the sidecar %s belongs to another file (device %d, inode %d; this file is device %d, inode %d), one this file replaced: Open does without it, and the next writer replaces it",
+			name, s.Dev, s.Ino, s.FileDev, s.FileIno)
+		return
+	}
+	good := 0
+	for i, slot := range s.Slots {
+		switch {
+		case slot.Good:
+			good++
+		case !slot.Empty:
+			v.problem(damaged, "slot %d of the sidecar is bad: %s", i, slot.Error)
+		}
+	}
+	switch {
+	case good == 0:
+		v.problem(damaged, "no slot of the sidecar is valid: Open goes by the file's header alone, and the next writer writes a fresh sidecar")
+	case e.state == nil && e.stateErr != e.parseErr:
+		// The newest slot decided, and is wrong: Open fails, as judge says.
+	case e.state == nil || e.state.Seq == 0: // slots count from 1: no slot decided
+		v.problem(damaged, "the sidecar's slots do not describe the file's header, which another program may have rewritten: Open goes by the header alone, and the next writer writes a fresh sidecar")
+	case e.state.Torn:
+		v.problem(damaged, "%s", tornHeader(e))
+	default:
+		v.note("a writer has the file open, or stopped without closing it, or closed it while readers had it open; the header is the newest slot's copy")
+	}
+}
+
+// tornHeader says how the file's header differs from the newest slot's.
+func tornHeader(e *exam) string {
+	from := e.Header.From
+	for i, slot := range e.Sidecar.Slots {
+		if slot.Good && !slot.Newest && slot.Matches {
+			return fmt.Sprintf("the file's header is slot %d's, which counts %d records; %s, the newest, counts %d: the writer stopped after it made %s durable and before it wrote the header",
+				i, slot.Count, from, e.Header.Count, from)
+		}
+	}
+	return fmt.Sprintf("the file's header is torn, a mix of the sidecar's two slots sector by sector, or damaged: the writer stopped while it wrote the header; %s counts %d records", from, e.Header.Count)
+}
+
+// judgeSize checks that the file holds the records the header counts.
+func judgeSize(e *exam, v *verdict) {
+	info := e.Header
+	switch {
+	case info.RecordSize < 0:
+		v.fail("ErrType", "records of shape %v are too large for a Go type", info.Shape[1:])
+		return
+	case info.RecordSize == 0:
+		return // recordType refused it: size 0
+	}
+	if info.Count > info.Capacity {
+		v.fail("ErrFormat", "the header counts %d records of %d bytes from offset %d, but the file has %d bytes", info.Count, info.RecordSize, info.DataOffset, e.Size)
+		return
+	}
+	spare := e.Size - int64(info.DataOffset) - info.Count*info.RecordSize
+	switch {
+	case spare == 0 || e.rec == nil: // the data may not be records, as a pickle of objects is not
+	case e.Sidecar != nil && e.Sidecar.Belongs:
+		v.note("room for %s: a writer grows the file ahead of its appends, and its Close cuts it to the last record", plural(info.Capacity-info.Count, "more record"))
+	default:
+		v.note("%d bytes lie after the last record; readers ignore them", spare)
+	}
+}
+
+// otherOrder explains why Open refuses numbers of d in the other byte
+// order, or in both: detail names the first.
+func otherOrder(d npy.DType, detail string) string {
+	orders := fileOrders(d)
+	switch {
+	case len(orders) > 1:
+		return "the numbers mix byte orders (" + detail + ")"
+	case orders['=']:
+		return "the numbers are in the writer's native byte order ('='), which the file does not name (" + detail + ")"
+	}
+	other := orderName('<' + '>' - hostOrder)
+	return fmt.Sprintf("the numbers are %s, and this host is %s; a %s host opens the file", other, orderName(hostOrder), other)
+}
