@@ -13,9 +13,11 @@ import (
 // futex on Linux); elsewhere they poll.
 
 const (
-	// pollInterval is how often a waiting reader looks for a new count
-	// where it cannot sleep on the sidecar (not Linux, or no sidecar yet).
-	pollInterval = 2 * time.Millisecond
+	// A waiting reader that cannot sleep on the sidecar (not Linux, or no
+	// sidecar yet) polls: every minPoll at first, backing off to maxPoll
+	// while nothing comes, so that an idle reader costs next to nothing.
+	minPoll = time.Millisecond
+	maxPoll = 16 * time.Millisecond
 	// maxSleep bounds one sleep of a waiting reader on Linux: a context
 	// cancelled just as the reader goes to sleep is seen after it.
 	maxSleep = 250 * time.Millisecond
@@ -85,10 +87,11 @@ func (a *Array[T]) published() (int64, error) {
 
 // Wait returns once Len is at least n, or with ctx's error when ctx is done
 // first. A reader refreshes as the writer syncs; it sleeps meanwhile, without
-// spinning: on Linux until the writer's Sync wakes it, elsewhere polling
-// every few milliseconds. On the writer, Wait returns as other goroutines'
-// appends reach n.
+// spinning: on Linux until the writer's Sync wakes it, elsewhere polling,
+// every millisecond at first and every 16 ms once nothing has come for a
+// while. On the writer, Wait returns as other goroutines' appends reach n.
 func (a *Array[T]) Wait(ctx context.Context, n int) error {
+	poll, seen := minPoll, -1
 	for {
 		if err := a.usable(false); err != nil {
 			return err
@@ -100,11 +103,15 @@ func (a *Array[T]) Wait(ctx context.Context, n int) error {
 		} else if err := a.Refresh(); err != nil {
 			return err
 		}
-		if a.Len() >= n {
+		have := a.Len()
+		if have >= n {
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if have > seen {
+			poll, seen = minPoll, have
 		}
 		switch {
 		case woken != nil:
@@ -112,17 +119,15 @@ func (a *Array[T]) Wait(ctx context.Context, n int) error {
 			case <-woken:
 			case <-ctx.Done():
 			}
-		case side != nil:
-			stop := context.AfterFunc(ctx, func() { futexWake(side.seqWord) })
-			futexWait(side.seqWord, seq, sleepFor(ctx, maxSleep))
-			stop()
+		case side != nil && sleepOnWord(ctx, side.seqWord, seq):
 		default:
-			timer := time.NewTimer(pollInterval)
+			timer := time.NewTimer(poll)
 			select {
 			case <-timer.C:
 			case <-ctx.Done():
 				timer.Stop()
 			}
+			poll = min(2*poll, maxPoll)
 		}
 	}
 }

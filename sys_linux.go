@@ -1,6 +1,7 @@
 package mmap
 
 import (
+	"context"
 	"errors"
 	"os"
 	"time"
@@ -43,6 +44,15 @@ func futexWait(word *uint32, seen uint32, d time.Duration) {
 	// Safe: word is in mapped memory, which never moves, and the pointer to
 	// ts is converted in the call expression, which keeps ts alive.
 	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), futexWaitOp, uintptr(seen), uintptr(unsafe.Pointer(&ts)), 0, 0)
+}
+
+// sleepOnWord sleeps until another process changes *word from seen and
+// wakes it, ctx is done, or maxSleep passes, and reports that it could.
+func sleepOnWord(ctx context.Context, word *uint32, seen uint32) bool {
+	stop := context.AfterFunc(ctx, func() { futexWake(word) })
+	futexWait(word, seen, sleepFor(ctx, maxSleep))
+	stop()
+	return true
 }
 
 // futexWake wakes every process and thread sleeping in futexWait on word.

@@ -2,7 +2,7 @@
 
 package mmap
 
-import "time"
+import "context"
 
 // mapPopulate is 0 where mmap has no MAP_POPULATE; mmap falls back to
 // madvise(MADV_WILLNEED).
@@ -11,9 +11,9 @@ const mapPopulate = 0
 // prefault is a Linux hint; elsewhere pages fault in as they are written.
 func prefault([]byte) {}
 
-// futexWait polls: only Linux sleeps on an address across processes. It
-// sleeps pollInterval, or d if that is shorter.
-func futexWait(_ *uint32, _ uint32, d time.Duration) { time.Sleep(min(d, pollInterval)) }
+// sleepOnWord cannot sleep on an address across processes, which only
+// Linux can: waiters poll.
+func sleepOnWord(context.Context, *uint32, uint32) bool { return false }
 
 // futexWake does nothing: waiters poll.
 func futexWake(*uint32) {}

@@ -3,11 +3,11 @@
 package mmap
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"runtime"
-	"time"
 )
 
 // errNoMmap is returned by every primitive on platforms without memory
@@ -40,7 +40,7 @@ func syncDir(string) error { return errNoMmap }
 
 func allocate(*os.File, int64, int64) error { return errNoMmap }
 
-func futexWait(*uint32, uint32, time.Duration) {}
+func sleepOnWord(context.Context, *uint32, uint32) bool { return false }
 
 func futexWake(*uint32) {}
 

@@ -5,8 +5,8 @@
 package mmap
 
 import (
+	"context"
 	"os"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -160,9 +160,9 @@ func syncDir(string) error { return nil }
 // here, not when the pages are written.
 func allocate(f *os.File, from, to int64) error { return f.Truncate(to) }
 
-// futexWait polls: only Linux sleeps on an address across processes. It
-// sleeps pollInterval, or d if that is shorter.
-func futexWait(_ *uint32, _ uint32, d time.Duration) { time.Sleep(min(d, pollInterval)) }
+// sleepOnWord cannot sleep on an address across processes, which only
+// Linux can: waiters poll.
+func sleepOnWord(context.Context, *uint32, uint32) bool { return false }
 
 // futexWake does nothing: waiters poll.
 func futexWake(*uint32) {}
