@@ -119,7 +119,7 @@ func (a *Array[T]) Wait(ctx context.Context, n int) error {
 			case <-woken:
 			case <-ctx.Done():
 			}
-		case side != nil && sleepOnWord(ctx, side.seqWord, seq):
+		case side != nil && sleepOnWord(ctx, side.seqWord, seq, sleepFor(ctx, maxSleep)):
 		default:
 			timer := time.NewTimer(poll)
 			select {

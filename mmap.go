@@ -112,21 +112,6 @@ func mapRegion(f *os.File, length int, prot, flags int, offset int64, elemSize i
 	return m, nil
 }
 
-// withFD runs fn with f's descriptor (a handle on Windows), which stays open
-// until fn returns even if another goroutine closes f. A closed f is
-// fs.ErrClosed on every OS.
-func withFD(f *os.File, fn func(fd uintptr) error) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var fnErr error
-	if err := rc.Control(func(fd uintptr) { fnErr = fn(fd) }); err != nil {
-		return pathError("map", f.Name(), os.ErrClosed)
-	}
-	return fnErr
-}
-
 // region checks that length bytes at offset lie within size bytes and returns
 // the length as an int; a negative length means "to the end". The mapping also
 // covers up to one allocation granule before offset, so that must fit in an

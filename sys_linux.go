@@ -47,10 +47,10 @@ func futexWait(word *uint32, seen uint32, d time.Duration) {
 }
 
 // sleepOnWord sleeps until another process changes *word from seen and
-// wakes it, ctx is done, or maxSleep passes, and reports that it could.
-func sleepOnWord(ctx context.Context, word *uint32, seen uint32) bool {
+// wakes it, ctx is done, or d passes, and reports that it could.
+func sleepOnWord(ctx context.Context, word *uint32, seen uint32, d time.Duration) bool {
 	stop := context.AfterFunc(ctx, func() { futexWake(word) })
-	futexWait(word, seen, sleepFor(ctx, maxSleep))
+	futexWait(word, seen, d)
 	stop()
 	return true
 }

@@ -2,7 +2,10 @@
 
 package mmap
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // mapPopulate is 0 where mmap has no MAP_POPULATE; mmap falls back to
 // madvise(MADV_WILLNEED).
@@ -13,7 +16,7 @@ func prefault([]byte) {}
 
 // sleepOnWord cannot sleep on an address across processes, which only
 // Linux can: waiters poll.
-func sleepOnWord(context.Context, *uint32, uint32) bool { return false }
+func sleepOnWord(context.Context, *uint32, uint32, time.Duration) bool { return false }
 
 // futexWake does nothing: waiters poll.
 func futexWake(*uint32) {}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"time"
 )
 
 // errNoMmap is returned by every primitive on platforms without memory
@@ -40,7 +41,7 @@ func syncDir(string) error { return errNoMmap }
 
 func allocate(*os.File, int64, int64) error { return errNoMmap }
 
-func sleepOnWord(context.Context, *uint32, uint32) bool { return false }
+func sleepOnWord(context.Context, *uint32, uint32, time.Duration) bool { return false }
 
 func futexWake(*uint32) {}
 

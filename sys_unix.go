@@ -3,7 +3,6 @@
 package mmap
 
 import (
-	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -79,19 +78,6 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
-}
-
-// fillZeros extends f from size from to size to by writing zeros. If that
-// fails (a full disk), f is cut back to from.
-func fillZeros(f *os.File, from, to int64) error {
-	zeros := make([]byte, min(to-from, 1<<20))
-	for off := from; off < to; off += int64(len(zeros)) {
-		n := min(int64(len(zeros)), to-off)
-		if _, err := f.WriteAt(zeros[:n], off); err != nil {
-			return errors.Join(err, f.Truncate(from))
-		}
-	}
-	return nil
 }
 
 // reserveBeyondEOF: a mapping may reach past the end of its file; its pages

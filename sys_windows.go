@@ -7,6 +7,7 @@ package mmap
 import (
 	"context"
 	"os"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -162,7 +163,7 @@ func allocate(f *os.File, from, to int64) error { return f.Truncate(to) }
 
 // sleepOnWord cannot sleep on an address across processes, which only
 // Linux can: waiters poll.
-func sleepOnWord(context.Context, *uint32, uint32) bool { return false }
+func sleepOnWord(context.Context, *uint32, uint32, time.Duration) bool { return false }
 
 // futexWake does nothing: waiters poll.
 func futexWake(*uint32) {}
