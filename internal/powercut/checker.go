@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/typedmmap/mmap"
+	"github.com/typedmmap/mmap/internal/npy"
 	"github.com/typedmmap/mmap/internal/powercut/model"
 )
 
@@ -22,6 +24,10 @@ func check(path string, x model.Expect, seed, epoch uint64) model.Verdict {
 	v := model.Verdict{Found: "none", Bound: x.Bound()}
 	if err := snapshot(path); err != nil {
 		v.Reason = err.Error()
+		return v
+	}
+	if err := numpyView(filepath.Join(filepath.Dir(path), model.AfterCut), x); err != nil {
+		v.Reason = "the .npy file alone, as numpy reads it: " + err.Error()
 		return v
 	}
 	r, runs, err := inspect(path, x)
@@ -97,6 +103,47 @@ func snapshot(path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// numpyView reads the array file at path as numpy does, by its header alone
+// and without the sidecar that Open consults, and checks its records
+// against x: its header must parse and describe the records, its shape must
+// count only records that are there, and those records must be a state the
+// cut may leave. (During a Truncate the header may still count the records
+// of before it, which are still there and whole.) A missing file passes:
+// check says whether one was due.
+func numpyView(path string, x model.Expect) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	h, err := npy.ParseFile(b)
+	if err != nil {
+		return err
+	}
+	want, err := mmap.Descr[model.Record]()
+	if err != nil {
+		return err
+	}
+	if h.DType.String() != want || len(h.Shape) != 1 || h.Fortran {
+		return fmt.Errorf("header describes %s, shape %v; want %s, one dimension", h.DType, h.Shape, want)
+	}
+	size := int64(binary.Size(model.Record{}))
+	n := h.Shape[0]
+	if n > (int64(len(b))-int64(h.Len))/size {
+		return fmt.Errorf("the shape counts %d records; the file holds %d", n, (int64(len(b))-int64(h.Len))/size)
+	}
+	recs, err := mmap.View[model.Record](b[h.Len : int64(h.Len)+n*size])
+	if err != nil {
+		return err
+	}
+	if r := x.Check(recs); !r.OK() {
+		return fmt.Errorf("%d records: %s", n, explain(r))
+	}
+	return nil
 }
 
 // explain says what is wrong with an array that matches no state.

@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path"
@@ -38,8 +39,9 @@ func extract(disk, dir string, v model.Verdict) error {
 // checkExtracted checks, with numpy, the files taken from the disk after
 // the checker's clean shutdown: the array file as the cut left it (AfterCut,
 // if there was one), whose header must be valid and count only whole
-// records, no more than Open found; and the array file as the checker left
-// it, which must hold v.Final records.
+// records, at least the bound the cut had to keep (the checker also held
+// its records against the whole expectation, epochs included); and the
+// array file as the checker left it, which must hold v.Final records.
 func checkExtracted(path string, v model.Verdict) error {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -50,7 +52,7 @@ func checkExtracted(path string, v model.Verdict) error {
 	}
 	args := []string{path, fmt.Sprint(v.Final), fmt.Sprint(v.Final)}
 	if after := filepath.Join(filepath.Dir(path), model.AfterCut); exists(after) {
-		args = append(args, after, "0", fmt.Sprint(v.Count))
+		args = append(args, after, fmt.Sprint(v.Bound), fmt.Sprint(uint64(math.MaxInt64)))
 	}
 	py, err := numpyPython()
 	if err != nil {
