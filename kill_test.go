@@ -50,17 +50,11 @@ func liveWriter(path string) error {
 // it arrives, until its stdin closes; then it catches up with what was
 // published last, checks that too, and prints how many records it saw.
 func follower(path string) error {
-	a, err := Open[rec](path, RDONLY)
+	a, ctx, err := openUntilStdinCloses(path)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	fmt.Println("open")
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		io.Copy(io.Discard, os.Stdin)
-		cancel()
-	}()
 	seen := 0
 	for r, err := range a.Follow(ctx, 0) {
 		if err != nil {
@@ -82,6 +76,23 @@ func follower(path string) error {
 	}
 	fmt.Println(seen)
 	return nil
+}
+
+// openUntilStdinCloses opens the array at path as a reader for a child
+// process, says "open", and returns a context that ends when the child's
+// stdin closes.
+func openUntilStdinCloses(path string) (*Array[rec], context.Context, error) {
+	a, err := Open[rec](path, RDONLY)
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Println("open")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	return a, ctx, nil
 }
 
 // TestKillWriterWithReaders kills a writer at random moments while two

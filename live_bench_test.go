@@ -3,7 +3,6 @@ package mmap
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -151,17 +150,11 @@ func percentile(d []time.Duration, p int) time.Duration {
 // latencyReader waits for each record in turn and prints, for each, the
 // time it saw it, until its stdin closes.
 func latencyReader(path string) error {
-	a, err := Open[rec](path, RDONLY)
+	a, ctx, err := openUntilStdinCloses(path)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	fmt.Println("open")
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		io.Copy(io.Discard, os.Stdin)
-		cancel()
-	}()
 	var seen []int64
 	for n := 1; ; n++ {
 		if err := a.Wait(ctx, n); err != nil {

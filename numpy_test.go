@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -272,7 +273,7 @@ func checkNumbers[T comparable](t *testing.T, path string, want []T) {
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	if !slicesEqual(a.Items(), want) {
+	if !slices.Equal(a.Items(), want) {
 		t.Errorf("%s: got %v; want %v", path, a.Items(), want)
 	}
 	mustClose(t, a)
@@ -282,18 +283,6 @@ func checkNumbers[T comparable](t *testing.T, path string, want []T) {
 	}
 	mustClose(t, w)
 	checkClosedLen(t, path, len(want)+1)
-}
-
-func slicesEqual[T comparable](a []T, b []T) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // checkClosedLen checks that numpy reads n records from the file at path.

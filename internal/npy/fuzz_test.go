@@ -2,6 +2,7 @@ package npy
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 )
 
@@ -34,7 +35,7 @@ func FuzzParse(f *testing.F) {
 			}
 			if built, err := Build(h.DType, rows, h.Shape[0]); err == nil {
 				h2, err := Parse(built)
-				if err != nil || h2.DType.String() != h.DType.String() || !equal64(h2.Shape, h.Shape) || len(built)%64 != 0 {
+				if err != nil || h2.DType.String() != h.DType.String() || !slices.Equal(h2.Shape, h.Shape) || len(built)%64 != 0 {
 					t.Fatalf("Build(%s, %v) = %q: parses as %v, %v", h.DType, h.Shape, built, h2, err)
 				}
 			}
@@ -49,7 +50,7 @@ func FuzzParse(f *testing.F) {
 			}
 			h2, err := Parse(rb)
 			if err != nil || h2.Shape[0] != n || h2.Len != h.Len || h2.DType.String() != h.DType.String() ||
-				!equal64(h2.Shape[1:], h.Shape[1:]) || !bytes.Equal(rb[:h.countAt], b[:h.countAt]) {
+				!slices.Equal(h2.Shape[1:], h.Shape[1:]) || !bytes.Equal(rb[:h.countAt], b[:h.countAt]) {
 				t.Fatalf("Rewrite(%d) = %q: parses as %+v, %v", n, rb, h2, err)
 			}
 		}

@@ -3,6 +3,7 @@ package npy
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -104,7 +105,7 @@ func mismatch(got, want DType, path string) (string, string, bool) {
 		switch {
 		case g.Name != w.Name:
 			return fpath, fmt.Sprintf("field %d is named %s in the file, %s in the Go type", i, pyRepr(g.Name), pyRepr(w.Name)), false
-		case !equalDims(g.Shape, w.Shape):
+		case !slices.Equal(g.Shape, w.Shape):
 			return fpath, fmt.Sprintf("the file has shape %v, the Go type %v", g.Shape, w.Shape), false
 		}
 		if p, why, other := mismatch(g.Type, w.Type, fpath); p != "" {
@@ -119,18 +120,6 @@ func orRecord(path string) string {
 		return "the record"
 	}
 	return path
-}
-
-func equalDims(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // unmappable names a plain numpy type that no flat Go type maps, or

@@ -3,6 +3,7 @@ package npy
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"strings"
 	"testing"
 
@@ -100,7 +101,7 @@ func TestParseAcceptsWhatNumpyAccepts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if h.DType.String() != c.descr || !equal64(h.Shape, c.shape) {
+			if h.DType.String() != c.descr || !slices.Equal(h.Shape, c.shape) {
 				t.Errorf("got descr %s, shape %v; want %s, %v", h.DType, h.Shape, c.descr, c.shape)
 			}
 		})
@@ -163,18 +164,6 @@ func header(dict string, major int) []byte {
 		b = append(b, ' ')
 	}
 	return append(b, '\n')
-}
-
-func equal64(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestMaxCountAndRewrite(t *testing.T) {
@@ -252,7 +241,7 @@ func TestFromLayout(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d, dims, err := FromLayout(c.l, c.order)
-			if err != nil || d.String() != c.want || !equalInts(dims, c.dims) {
+			if err != nil || d.String() != c.want || !slices.Equal(dims, c.dims) {
 				t.Errorf("got %s, %v, %v; want %s, %v", d, dims, err, c.want, c.dims)
 			}
 		})
@@ -264,8 +253,6 @@ func TestFromLayout(t *testing.T) {
 		t.Errorf("two fields tagged with one name: got %v", err)
 	}
 }
-
-func equalInts(a, b []int) bool { return len(a) == len(b) && (len(a) == 0 || equalDims(a, b)) }
 
 func TestMismatch(t *testing.T) {
 	parse := func(s string) DType {
