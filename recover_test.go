@@ -10,6 +10,26 @@ import (
 	"github.com/typedmmap/mmap/internal/npy"
 )
 
+// syncToTheHeader runs the first steps of a Sync of n records: it flushes
+// them and writes the sidecar's slot, and returns the header that the next
+// step would write.
+func syncToTheHeader[T any](t *testing.T, a *Array[T], n int) []byte {
+	t.Helper()
+	if n > 0 {
+		if err := a.rec[:n].Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hdr, err := a.h.Rewrite(a.hdr, int64(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.side.writeSlot(int64(n), hdr); err != nil {
+		t.Fatal(err)
+	}
+	return hdr
+}
+
 // crash abandons a writer as a process killed at that moment would: no
 // Sync, no trim, the sidecar left as it is.
 func crash[T any](t *testing.T, a *Array[T]) {
@@ -28,18 +48,7 @@ func TestArrayCrashBeforeTheHeaderWasWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendN(t, a, 3, 5)
-	// Sync's first steps: the records, then the sidecar's slot; the crash
-	// comes before the header is written.
-	if err := a.rec[:5].Flush(); err != nil {
-		t.Fatal(err)
-	}
-	hdr, err := a.h.Rewrite(a.hdr, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.side.writeSlot(5, hdr); err != nil {
-		t.Fatal(err)
-	}
+	syncToTheHeader(t, a, 5) // the crash comes before the header is written
 	crash(t, a)
 	if h, err := npy.Parse(fileBytes(t, path)); err != nil || h.Shape[0] != 3 {
 		t.Fatalf("the header after the crash: %v, %v; want it to count 3", h, err)
@@ -81,16 +90,7 @@ func TestArrayTornHeader(t *testing.T) {
 			}
 		}
 	}
-	if err := a.rec[:1000].Flush(); err != nil {
-		t.Fatal(err)
-	}
-	hdr, err := a.h.Rewrite(a.hdr, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.side.writeSlot(1000, hdr); err != nil {
-		t.Fatal(err)
-	}
+	hdr := syncToTheHeader(t, a, 1000)
 	// The header write reaches the disk's first sectors and not the last.
 	if _, err := a.f.WriteAt(hdr[:512], 0); err != nil {
 		t.Fatal(err)
@@ -282,13 +282,7 @@ func TestArrayCrashInTruncate(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.count = 4 // Truncate(4), up to its header write
-	hdr, err := a.h.Rewrite(a.hdr, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.side.writeSlot(4, hdr); err != nil {
-		t.Fatal(err)
-	}
+	syncToTheHeader(t, a, 4)
 	crash(t, a)
 	r := mustOpen[rec](t, path, RDONLY)
 	checkRecs(t, r, 4)
