@@ -22,26 +22,30 @@ import (
 // appends, syncs and reopens with all of its records.
 func check(path string, x model.Expect, seed, epoch uint64) model.Verdict {
 	v := model.Verdict{Found: "none", Bound: x.Bound()}
+	afterCut := filepath.Join(filepath.Dir(path), model.AfterCut)
 	if err := snapshot(path); err != nil {
 		v.Reason = err.Error()
-		return v
-	}
-	if err := numpyView(filepath.Join(filepath.Dir(path), model.AfterCut), x); err != nil {
-		v.Reason = "the .npy file alone, as numpy reads it: " + err.Error()
 		return v
 	}
 	r, runs, err := inspect(path, x)
 	switch {
 	case x.Fresh && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, mmap.ErrFormat)):
 		// No Create had returned: nothing was promised. The file goes, so
-		// that the next writer creates it anew.
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			v.Reason = err.Error()
-			return v
+		// that the next writer creates it anew, and so does its copy, which
+		// numpy need not read.
+		for _, p := range []string{path, afterCut} {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				v.Reason = err.Error()
+				return v
+			}
 		}
 		return model.Verdict{Pass: true, Found: "nofile"}
 	case err != nil:
 		v.Reason = err.Error()
+		return v
+	}
+	if err := numpyView(afterCut, x); err != nil {
+		v.Reason = "the .npy file alone, as numpy reads it: " + err.Error()
 		return v
 	}
 	v.Count, v.Lost = r.Count, r.Lost
