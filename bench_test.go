@@ -50,7 +50,7 @@ func BenchmarkAppend(b *testing.B) {
 		b.StartTimer()
 	}
 	b.Run("impl=Array", func(b *testing.B) {
-		path := filepath.Join(tempDir(b), "append.arr")
+		path := filepath.Join(tempDir(b), "append.npy")
 		for b.Loop() {
 			fresh(b, path)
 			a, err := Create[benchRec](path)
@@ -132,7 +132,7 @@ func BenchmarkSync(b *testing.B) {
 		{"size=1GiB/dirty=256-together", 8 * benchRecs, perPage, 256},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			path := filepath.Join(tempDir(b), "sync.arr")
+			path := filepath.Join(tempDir(b), "sync.npy")
 			a, err := Create[benchRec](path, WithCapacity(c.records))
 			if err != nil {
 				b.Fatal(err)

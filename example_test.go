@@ -2,6 +2,7 @@ package mmap_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/typedmmap/mmap"
 )
@@ -236,4 +239,89 @@ func ExampleOpen() {
 	// Output:
 	// true
 	// true
+}
+
+func ExampleDescr() {
+	type Tick struct {
+		When  int64   `npy:"time"`
+		Price float64 // the Go name, when there is no tag
+		Size  [2]uint32
+	}
+	descr, err := mmap.Descr[Tick]()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(strings.ReplaceAll(descr, ">", "<")) // as on a little-endian host
+	// Output:
+	// [('time', '<i8'), ('Price', '<f8'), ('Size', '<u4', (2,))]
+}
+
+func ExampleArray_Follow() {
+	path, cleanup := tempPath("readings.npy")
+	defer cleanup()
+	w, err := mmap.Create[Reading](path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close()
+
+	// A reader: in this process here, in another one as well.
+	r, err := mmap.Open[Reading](path, mmap.RDONLY)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 3 {
+			w.Append(Reading{Time: int64(i), Value: float64(i) / 2})
+			w.Sync() // durable, and visible to readers
+		}
+	}()
+	defer func() { <-done }() // the writer is done before it is closed
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for rd, err := range r.Follow(ctx, 0) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(rd.Time, rd.Value)
+		if rd.Time == 2 {
+			break
+		}
+	}
+	// Output:
+	// 0 0
+	// 1 0.5
+	// 2 1
+}
+
+func ExampleArray_Wait() {
+	path, cleanup := tempPath("readings.npy")
+	defer cleanup()
+	w, err := mmap.Create[Reading](path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close()
+	r, err := mmap.Open[Reading](path, mmap.RDONLY)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+
+	w.Append(Reading{Time: 1}, Reading{Time: 2})
+	fmt.Println(r.Len()) // not synced yet
+	if err := w.Sync(); err != nil {
+		log.Fatal(err)
+	}
+	if err := r.Wait(context.Background(), 2); err != nil { // or r.Refresh()
+		log.Fatal(err)
+	}
+	fmt.Println(r.Len(), r.Items()[1].Time)
+	// Output:
+	// 0
+	// 2 2
 }
