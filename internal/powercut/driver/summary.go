@@ -16,6 +16,7 @@ import (
 type summary struct {
 	trials, failed, fresh int
 	noInit                int // boots whose kernel stopped before /init
+	fsck                  int // trials whose disk ext4 mounted only after e2fsck
 
 	cached int // trials with a volatile write cache
 	// The sectors of unflushed writes at those cuts, and how many of them
@@ -47,6 +48,9 @@ func (s *summary) add(r result) {
 		s.fresh++
 	}
 	s.noInit += r.noInit
+	if r.fsck {
+		s.fsck++
+	}
 	if r.cache {
 		s.cached++
 		s.unflushed += r.unflushed
@@ -75,8 +79,8 @@ func (s *summary) print(wall time.Duration) {
 	n := time.Duration(max(s.trials, 1))
 	fmt.Printf("powercut: %d trials, %d passed, %d failed; %d on a new disk; %d boots stopped before /init and were tried again\n",
 		s.trials, s.trials-s.failed, s.failed, s.fresh, s.noInit)
-	fmt.Printf("powercut: %d cuts killed qemu on a plain disk, %d on a disk with a volatile write cache (%d unflushed sectors at the cuts, %d of them kept)\n",
-		s.trials-s.cached, s.cached, s.unflushed, s.persisted)
+	fmt.Printf("powercut: %d cuts killed qemu on a plain disk, %d on a disk with a volatile write cache (%d unflushed sectors at the cuts, %d of them kept); %d disks needed e2fsck before ext4 mounted them\n",
+		s.trials-s.cached, s.cached, s.unflushed, s.persisted, s.fsck)
 	fmt.Printf("powercut: lost synced records %d, torn or garbage records %d, records of a wrong epoch %d\n", s.lost, s.torn, s.stale)
 	fmt.Printf("powercut: cuts planned at: %s\n", counts(s.plans))
 	fmt.Printf("powercut: cuts by the writer's phase: %s; in a Truncate the checker found %s; Closes that cut the file: %d\n",

@@ -33,6 +33,12 @@ const maxExpectArg = 1500
 // tried again, up to maxBoots times.
 var errNoInit = errors.New("the kernel stopped before it ran /init")
 
+// errNeedsFsck is the error of a checker that could not mount the disk:
+// ext4 found its journal corrupt, as it can when a disk tears a write within
+// a 4 KiB block (the cached disk keeps sectors at random). A machine that
+// boots after such a power cut runs fsck first; so does the driver.
+var errNeedsFsck = errors.New("ext4 needs fsck before it mounts")
+
 const maxBoots = 3
 
 // Limits on how long a machine may take.
@@ -155,7 +161,8 @@ type result struct {
 	err     error  // the trial failed: the checker's reason, or a failure of the harness
 	kept    string // where the failing trial's files are
 
-	noInit int // boots whose kernel stopped before /init, tried again
+	noInit int  // boots whose kernel stopped before /init, tried again
+	fsck   bool // the checker could not mount the disk until e2fsck repaired it
 
 	boot, write, check time.Duration // the writer's boot, its writing, the checker
 	wall               time.Duration // the whole trial
@@ -256,7 +263,15 @@ func (l *lineage) run(r *result, dir string, rng *rand.Rand) error {
 	cseed := rng.Uint64()
 	var err error
 	for range maxBoots {
-		if err = l.check(r, dir, cseed, l.epoch, x); !errors.Is(err, errNoInit) {
+		err = l.check(r, dir, cseed, l.epoch, x)
+		if errors.Is(err, errNeedsFsck) && !r.fsck {
+			if err = fsck(l.disk, dir); err != nil {
+				return err
+			}
+			r.fsck = true
+			err = l.check(r, dir, cseed, l.epoch, x)
+		}
+		if !errors.Is(err, errNoInit) {
 			break
 		}
 		r.noInit++
@@ -414,8 +429,8 @@ func (l *lineage) check(r *result, dir string, seed, epoch uint64, x model.Expec
 	}
 	timeout := time.AfterFunc(checkTimeout, v.kill)
 	var verdict *model.Verdict
-	var guestErr string
-	started := false
+	var guestErr, mountErr string
+	started, mountNeedsFsck := false, false
 	for line := range v.lines {
 		started = started || line == model.Started
 		if vd, ok := model.ParseVerdict(line); ok && verdict == nil {
@@ -423,6 +438,10 @@ func (l *lineage) check(r *result, dir string, seed, epoch uint64, x model.Expec
 		}
 		if strings.HasPrefix(line, model.Error+" ") {
 			guestErr = line
+			if strings.HasPrefix(line, model.Error+" mount ") {
+				mountErr = line
+				mountNeedsFsck = strings.HasSuffix(line, "structure needs cleaning")
+			}
 		}
 	}
 	timeout.Stop()
@@ -433,6 +452,8 @@ func (l *lineage) check(r *result, dir string, seed, epoch uint64, x model.Expec
 		return fmt.Errorf("the checker did not finish in %v", checkTimeout)
 	case verdict == nil && !started:
 		return fmt.Errorf("checker: %w (qemu: %v)", errNoInit, werr)
+	case verdict == nil && mountNeedsFsck:
+		return fmt.Errorf("checker: %w: %s", errNeedsFsck, mountErr)
 	case verdict == nil:
 		return fmt.Errorf("the checker gave no verdict: %s (qemu: %v)", guestErr, werr)
 	}
@@ -442,6 +463,25 @@ func (l *lineage) check(r *result, dir string, seed, epoch uint64, x model.Expec
 		return fmt.Errorf("found %s: %s", verdict.Found, verdict.Reason)
 	case guestErr != "":
 		return fmt.Errorf("checker: %s", guestErr)
+	}
+	return nil
+}
+
+// fsck repairs the ext4 file system of the image disk with e2fsck, as a
+// machine does when it boots after a power cut and finds the file system
+// dirty, and keeps its output in dir/fsck.log. e2fsck exits 1 when it
+// fixed something, which is what it is run for.
+func fsck(disk, dir string) error {
+	out, err := exec.Command("e2fsck", "-fy", disk).CombinedOutput()
+	if werr := os.WriteFile(filepath.Join(dir, "fsck.log"), out, 0o644); werr != nil {
+		return werr
+	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 1 {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("e2fsck: %v: %s", err, out)
 	}
 	return nil
 }
