@@ -52,10 +52,9 @@ type Array[T any] struct {
 	created  bool   // Create made the file, and removes it if it fails
 	dev, ino uint64 // the file's identity, which its sidecar records
 
-	hdr      []byte      // the header as last written or read
-	h        *npy.Header // hdr, parsed
-	maxCount int64       // the largest count hdr has room for
-	synced   int         // the count that hdr and the sidecar hold
+	hdr    []byte      // the header as last written or read
+	h      *npy.Header // hdr, parsed
+	synced int         // the count that hdr and the sidecar hold
 
 	mu       sync.Mutex // serializes changes to the mappings
 	views    []MMap     // every mapping of the file, newest last, kept until Close
@@ -126,11 +125,7 @@ func Create[T any](path string, opts ...Option) (*Array[T], error) {
 
 // newArray checks T and starts an Array of it.
 func newArray[T any](path string) (*Array[T], error) {
-	l, err := layoutFor[T]()
-	if err != nil {
-		return nil, err
-	}
-	t, err := numpyType(l)
+	l, t, err := arrayType[T]()
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +152,7 @@ func (a *Array[T]) initialize(hdr []byte, h *npy.Header, o options) error {
 	if _, err := a.f.WriteAt(hdr, 0); err != nil {
 		return err
 	}
-	a.hdr, a.h, a.maxCount, a.size = hdr, h, h.MaxCount(), int64(len(hdr))
+	a.hdr, a.h, a.size = hdr, h, int64(len(hdr))
 	if err := a.side.init(a.dev, a.ino, npy.State{Header: hdr, H: h}); err != nil {
 		return err
 	}
@@ -322,7 +317,7 @@ func (a *Array[T]) load(side *sidecar) (npy.State, error) {
 	if err := checkSize(st.H, st.Count, a.l.size, fi.Size()); err != nil {
 		return npy.State{}, err
 	}
-	a.hdr, a.h, a.maxCount = st.Header, st.H, st.H.MaxCount()
+	a.hdr, a.h = st.Header, st.H
 	a.count, a.synced = int(st.Count), int(st.Count)
 	a.pub.Store(st.Count)
 	a.size = fi.Size()
@@ -375,9 +370,12 @@ func (a *Array[T]) Close() error {
 // trim cuts the file to its last record and removes the sidecar, if no
 // reader has the file open.
 func (a *Array[T]) trim() error {
-	unlock, err := a.lockOutReaders("")
+	unlock, err := a.lockOutReaders("Close would cut the file under them")
+	if errors.Is(err, ErrLocked) {
+		return nil // the next writer's Close trims
+	}
 	if err != nil {
-		return nil // readers have it: the next writer's Close trims
+		return err
 	}
 	defer unlock()
 	if err := a.unmapAll(); err != nil {

@@ -57,15 +57,22 @@ func numpyType(l *layout) (npyType, error) {
 //
 //	np.memmap(path, dtype=np.dtype(ast.literal_eval(descr)), offset=...)
 func Descr[T any]() (string, error) {
-	l, err := layoutFor[T]()
-	if err != nil {
-		return "", err
-	}
-	t, err := numpyType(l)
+	_, t, err := arrayType[T]()
 	if err != nil {
 		return "", err
 	}
 	return t.dtype.String(), nil
+}
+
+// arrayType checks that T can be an Array's record, and returns its layout
+// and numpy type.
+func arrayType[T any]() (*layout, npyType, error) {
+	l, err := layoutFor[T]()
+	if err != nil {
+		return nil, npyType{}, err
+	}
+	t, err := numpyType(l)
+	return l, t, err
 }
 
 // newHeader returns the header of an array of count records of t.

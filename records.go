@@ -144,8 +144,8 @@ func (a *Array[T]) reserve(n int) error {
 		return fileErrorf(ErrRange, a.path, "%d more records overflow an int", n)
 	}
 	need := a.count + n
-	if int64(need) > a.maxCount {
-		return fileErrorf(ErrRange, a.path, "the header has room to count %d records, not %d; numpy 1.24 and later leave room for more (or rewrite the file with Create)", a.maxCount, need)
+	if room := a.h.MaxCount(); int64(need) > room {
+		return fileErrorf(ErrRange, a.path, "the header has room to count %d records, not %d; numpy 1.24 and later leave room for more (or rewrite the file with Create)", room, need)
 	}
 	if need <= a.capacity {
 		return nil

@@ -88,33 +88,39 @@ func openSidecar(path string, dev, ino uint64) *sidecar {
 		return nil
 	}
 	s := &sidecar{path: sp, f: f}
-	if s.m, err = Map(f, RDONLY, 0); err != nil || !s.parse(dev, ino) {
+	if s.m, err = Map(f, RDONLY, 0); err != nil || !s.parse(s.m, dev, ino) {
 		s.close()
 		return nil
 	}
+	s.mapLive()
 	return s
 }
 
-// parse reads the control page and slots of the mapped sidecar, and sets
-// the live words, if it belongs to the file dev, ino.
-func (s *sidecar) parse(dev, ino uint64) bool {
-	ctl, err := npy.ParseControl(s.m)
+// parse reads the control page and slots of b, the sidecar's bytes, if it
+// belongs to the file dev, ino.
+func (s *sidecar) parse(b []byte, dev, ino uint64) bool {
+	ctl, err := npy.ParseControl(b)
 	if err != nil || ctl.Dev != dev || ctl.Ino != ino {
 		return false
 	}
 	s.ctl = ctl
 	for i := range 2 {
 		at := ctl.SlotOffset(i)
-		slot, err := npy.ParseSlot(s.m[at : at+ctl.SlotSize])
+		slot, err := npy.ParseSlot(b[at : at+ctl.SlotSize])
 		s.slots[i], s.valid[i] = slot, err == nil
 	}
-	s.seqWord = &castSlice[uint32](s.m[npy.LiveSeqOffset : npy.LiveSeqOffset+4])[0]
-	s.countWord = &castSlice[uint64](s.m[npy.LiveCountOffset : npy.LiveCountOffset+8])[0]
 	return true
 }
 
-// read reads, for the writer that locked it, what the sidecar holds, if it
-// belongs to the file dev, ino: its slots. It is mapped only by init.
+// mapLive points the live words at the live area of the mapped sidecar.
+func (s *sidecar) mapLive() {
+	s.seqWord = &castSlice[uint32](s.m[npy.LiveSeqOffset : npy.LiveSeqOffset+4])[0]
+	s.countWord = &castSlice[uint64](s.m[npy.LiveCountOffset : npy.LiveCountOffset+8])[0]
+}
+
+// read reads, for the writer that locked it, the slots of the sidecar, if
+// it belongs to the file dev, ino; a sidecar of another file, or too short
+// or too long to be one, has none. It is mapped only by init.
 func (s *sidecar) read(dev, ino uint64) error {
 	fi, err := s.f.Stat()
 	if err != nil || fi.Size() < npy.ControlSize || fi.Size() > 1<<26 {
@@ -124,11 +130,7 @@ func (s *sidecar) read(dev, ino uint64) error {
 	if _, err := s.f.ReadAt(b, 0); err != nil && err != io.EOF {
 		return err
 	}
-	s.m = b
-	if !s.parse(dev, ino) {
-		s.valid = [2]bool{}
-	}
-	s.m, s.seqWord, s.countWord = nil, nil, nil
+	s.parse(b, dev, ino)
 	return nil
 }
 
@@ -169,9 +171,10 @@ func (s *sidecar) init(dev, ino uint64, st npy.State) error {
 		return err
 	}
 	s.m = m
-	if !s.parse(dev, ino) {
+	if !s.parse(m, dev, ino) {
 		return errorf(ErrFormat, "%s: the sidecar it wrote does not parse", s.path)
 	}
+	s.mapLive()
 	// The next Sync writes over the older slot, or a damaged one.
 	s.seq, s.next = 0, 0
 	for i := range 2 {

@@ -3,12 +3,10 @@
 package mmap
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"runtime"
-	"time"
 )
 
 // errNoMmap is returned by every primitive on platforms without memory
@@ -40,9 +38,5 @@ func prefault([]byte) {}
 func syncDir(string) error { return errNoMmap }
 
 func allocate(*os.File, int64, int64) error { return errNoMmap }
-
-func sleepOnWord(context.Context, *uint32, uint32, time.Duration) bool { return false }
-
-func futexWake(*uint32) {}
 
 const reserveBeyondEOF = false

@@ -5,9 +5,7 @@
 package mmap
 
 import (
-	"context"
 	"os"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -160,13 +158,6 @@ func syncDir(string) error { return nil }
 // of a file (not marked sparse) when its end moves, so a full disk fails
 // here, not when the pages are written.
 func allocate(f *os.File, from, to int64) error { return f.Truncate(to) }
-
-// sleepOnWord cannot sleep on an address across processes, which only
-// Linux can: waiters poll.
-func sleepOnWord(context.Context, *uint32, uint32, time.Duration) bool { return false }
-
-// futexWake does nothing: waiters poll.
-func futexWake(*uint32) {}
 
 // reserveBeyondEOF is false: a view cannot reach past the end of its file
 // (a writable one would grow the file).
