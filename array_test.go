@@ -544,3 +544,43 @@ func TestArrayAddressSpace(t *testing.T) {
 	}
 	t.Logf("%d mappings, %d bytes of address space, for a file of %d bytes", len(a.views), total, a.size)
 }
+
+// TestArrayAppendPastHeaderRoom opens a file whose header has room for two
+// digits of count, as numpy before 1.24 could leave it: appends go on up to
+// 99 records, then fail with ErrRange saying why, and the array stays usable.
+func TestArrayAppendPastHeaderRoom(t *testing.T) {
+	dict := "{'descr': '" + string(hostOrder) + "f8', 'fortran_order': False, 'shape':" + strings.Repeat(" ", 60) + "(2,), }"
+	data := npyFile("\x01\x00", dict, 2*8)
+	if len(data) != 128+2*8 {
+		t.Fatalf("header of %d bytes; want 128, with one space after the count", len(data)-2*8)
+	}
+	path := newFile(t, data)
+	a, err := Open[float64](path, RDWR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 2; i < 99; i++ {
+		if err := a.Append(float64(i)); err != nil {
+			t.Fatalf("Append of record %d: %v", i, err)
+		}
+	}
+	err = a.Append(99)
+	if !errors.Is(err, ErrRange) || !strings.Contains(err.Error(), "the header has room to count 99 records, not 100") {
+		t.Fatalf("Append of record 99: got %v; want ErrRange, room for 99 records", err)
+	}
+	if err := a.Grow(1); !errors.Is(err, ErrRange) {
+		t.Fatalf("Grow(1): got %v; want ErrRange", err)
+	}
+	checkFileError(t, err, path)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open[float64](path, RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if got := b.Items(); len(got) != 99 || got[98] != 98 {
+		t.Fatalf("reopened: %d records, the last %v; want 99, the last 98", len(got), got[len(got)-1])
+	}
+}

@@ -115,12 +115,14 @@ const prefaultBytes = 2 << 20
 
 // prepare makes room for n more records and prefaults the pages they and
 // the next prefaultBytes will land on, so that Append does not take a page
-// fault for each new page.
+// fault for each new page. Append checks nothing below prefaultedTo, so it
+// never passes the count that the header has room for.
 func (a *Array[T]) prepare(n int) error {
 	if err := a.reserve(n); err != nil {
 		return err
 	}
-	start, end := max(a.prefaultedTo, a.count), min(a.capacity, a.count+n+prefaultBytes/a.l.size)
+	ahead := int64(min(a.capacity, a.count+n+prefaultBytes/a.l.size))
+	start, end := max(a.prefaultedTo, a.count), int(min(ahead, a.h.MaxCount()))
 	a.rec[start:end].Bytes().prefaultWrite()
 	a.prefaultedTo = end
 	return nil
