@@ -185,7 +185,6 @@ func ParseExpect(s string) (Expect, error) {
 // Result is what [Expect.Check] finds.
 type Result struct {
 	Count uint64 // records in the array
-	Bound uint64 // the fewest it may hold
 	// Torn counts records below Count that are not whole valid records at
 	// their index: torn, zero or garbage. FirstTorn is the first of them.
 	Torn      int
@@ -223,7 +222,7 @@ func (r Result) Explain() string {
 
 // Check checks the records of an array, Items()[:Len()], against x.
 func (x Expect) Check(recs []Record) Result {
-	r := Result{Count: uint64(len(recs)), Bound: x.Bound(), State: -1}
+	r := Result{Count: uint64(len(recs)), State: -1}
 	whole := make([]bool, len(recs))
 	for i := range recs {
 		whole[i] = recs[i].whole(uint64(i))
