@@ -90,12 +90,18 @@ func (cl *nbdClient) read(v any) {
 	}
 }
 
+// write sends vs in one write, so that a server that stops reading after
+// their first part does not make it fail.
 func (cl *nbdClient) write(vs ...any) {
 	cl.t.Helper()
+	var b bytes.Buffer
 	for _, v := range vs {
-		if err := binary.Write(cl.c, binary.BigEndian, v); err != nil {
+		if err := binary.Write(&b, binary.BigEndian, v); err != nil {
 			cl.t.Fatal(err)
 		}
+	}
+	if _, err := cl.c.Write(b.Bytes()); err != nil {
+		cl.t.Fatal(err)
 	}
 }
 
