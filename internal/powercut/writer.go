@@ -81,12 +81,7 @@ func (w *writer) step() error {
 	case r < 70 || n == 0:
 		return w.appendBurst()
 	case r < 88:
-		say("%s %d", model.Sync, n)
-		if err := w.a.Sync(); err != nil {
-			return err
-		}
-		say("%s %d %d", model.Synced, n, w.epoch)
-		return nil
+		return w.sync(w.a.Sync)
 	case r < 91:
 		switch r := w.rng.IntN(10); {
 		case r < 2: // a big drop: the file shrinks at the next Close
@@ -111,12 +106,9 @@ func (w *writer) step() error {
 // file to its last record and removes its sidecar, and opens it again. To
 // the host, the Close is a Sync.
 func (w *writer) reopen() error {
-	n := w.a.Len()
-	say("%s %d", model.Sync, n)
-	if err := w.a.Close(); err != nil {
+	if err := w.sync(w.a.Close); err != nil {
 		return err
 	}
-	say("%s %d %d", model.Synced, n, w.epoch)
 	if err := w.checkSize(); err != nil {
 		return err
 	}
@@ -125,6 +117,18 @@ func (w *writer) reopen() error {
 		return err
 	}
 	w.a = a
+	return nil
+}
+
+// sync runs op, a Sync or a Close of the array, between the lines of a
+// Sync of the records the array holds.
+func (w *writer) sync(op func() error) error {
+	n := w.a.Len()
+	say("%s %d", model.Sync, n)
+	if err := op(); err != nil {
+		return err
+	}
+	say("%s %d %d", model.Synced, n, w.epoch)
 	return nil
 }
 

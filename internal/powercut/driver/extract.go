@@ -3,21 +3,29 @@
 package main
 
 import (
+	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
-	"math"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
+	"strings"
+	"sync"
 
 	"github.com/typedmmap/mmap/internal/powercut/model"
 )
 
 // extract copies the array's directory out of the disk image, which the
-// checker left cleanly unmounted, into dir/extracted, and runs
-// checkExtracted on the array file. The whole directory comes out, so that
+// checker left cleanly unmounted, into dir/extracted, and checks its files
+// as numpy reads them, by the .npy header alone: the array file as the cut
+// left it (AfterCut, if there was one) must be a state x allows, and the
+// array file as the checker left it must hold exactly the checker's v.Final
+// records of the epochs v.Runs. The whole directory comes out, so that
 // files kept next to the array come with it.
-func extract(disk, dir string, v model.Verdict) error {
+func extract(disk, dir string, x model.Expect, v model.Verdict) error {
 	out := filepath.Join(dir, "extracted")
 	if err := os.Mkdir(out, 0o755); err != nil {
 		return err
@@ -30,88 +38,93 @@ func extract(disk, dir string, v model.Verdict) error {
 		return fmt.Errorf("debugfs rdump: %v: %s", err, msg)
 	}
 	file := filepath.Join(out, path.Base(path.Dir(arrayPath)), path.Base(arrayPath))
-	if err := checkExtracted(file, v); err != nil {
+	st, err := os.Stat(file)
+	if err != nil {
 		return fmt.Errorf("extracted %s: %v", arrayPath, err)
+	}
+	if st.Size() >= diskSize {
+		return fmt.Errorf("extracted %s: %d bytes, more than the disk's %d", arrayPath, st.Size(), diskSize)
+	}
+	final := model.Expect{Promise: model.State{Count: v.Final, Epochs: v.Runs}}
+	if err := numpyCheck(file, final, true); err != nil {
+		return fmt.Errorf("extracted %s: %v", arrayPath, err)
+	}
+	after := filepath.Join(filepath.Dir(file), model.AfterCut)
+	if err := numpyCheck(after, x, false); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("extracted %s: %v", model.AfterCut, err)
 	}
 	return nil
 }
 
-// checkExtracted checks, with numpy, the files taken from the disk after
-// the checker's clean shutdown: the array file as the cut left it (AfterCut,
-// if there was one), whose header must be valid and count only whole
-// records, at least the bound the cut had to keep (the checker also held
-// its records against the whole expectation, epochs included); and the
-// array file as the checker left it, which must hold v.Final records.
-func checkExtracted(path string, v model.Verdict) error {
-	st, err := os.Stat(path)
+// numpyCheck checks the records numpy reads from the .npy file at path
+// against x; with exact, the file must hold exactly x's promised count.
+func numpyCheck(path string, x model.Expect, exact bool) error {
+	recs, err := numpyRecords(path)
 	if err != nil {
 		return err
 	}
-	if st.Size() >= diskSize {
-		return fmt.Errorf("%d bytes, more than the disk's %d", st.Size(), diskSize)
+	switch r := x.Check(recs); {
+	case !r.OK():
+		return fmt.Errorf("as numpy reads it: %s", r.Explain())
+	case exact && r.Count != x.Promise.Count:
+		return fmt.Errorf("numpy reads %d records; want %d", r.Count, x.Promise.Count)
 	}
-	args := []string{path, fmt.Sprint(v.Final), fmt.Sprint(v.Final)}
-	if after := filepath.Join(filepath.Dir(path), model.AfterCut); exists(after) {
-		args = append(args, after, fmt.Sprint(v.Bound), fmt.Sprint(uint64(math.MaxInt64)))
+	return nil
+}
+
+// numpyRecords returns the records numpy reads from the .npy file at path,
+// with and without a memory map, which must agree. numpy must find the
+// layout of [model.Record] in the header.
+func numpyRecords(path string) ([]model.Record, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
 	}
 	py, err := numpyPython()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cmd := exec.Command(py, append([]string{"-c", numpyCheck}, args...)...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("numpy: %v: %s", err, out)
+	cmd := exec.Command(py, "-c", numpyLoad, path)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("numpy: %v: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	return nil
-}
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
+	size := binary.Size(model.Record{})
+	if len(out)%size != 0 {
+		return nil, fmt.Errorf("numpy gave %d bytes, not a whole number of %d-byte records", len(out), size)
+	}
+	recs := make([]model.Record, len(out)/size)
+	if err := binary.Read(bytes.NewReader(out), binary.LittleEndian, recs); err != nil {
+		return nil, err
+	}
+	return recs, nil
 }
 
 // numpyPython returns a Python that can import numpy.
-func numpyPython() (string, error) {
+var numpyPython = sync.OnceValues(func() (string, error) {
 	for _, py := range []string{"python3", "/usr/bin/python3"} {
 		if exec.Command(py, "-c", "import numpy").Run() == nil {
 			return py, nil
 		}
 	}
-	return "", fmt.Errorf("no Python here can import numpy (apt-get install python3-numpy)")
-}
+	return "", errors.New("no Python here can import numpy (apt-get install python3-numpy)")
+})
 
-// numpyCheck loads each file it is given (with the least and most records
-// it may hold) with numpy, with and without a memory map, and checks every
-// record against model.NewRecord, computed over the whole array at once.
-const numpyCheck = `
+// numpyLoad loads the .npy file sys.argv[1] with numpy, with and without a
+// memory map, checks that its records have the layout of model.Record,
+// and writes them to stdout, little-endian.
+const numpyLoad = `
 import sys
 import numpy as np
 
-U = np.uint64
-
-def splitmix(s):
-    s = s + U(0x9e3779b97f4a7c15)
-    z = (s ^ (s >> U(30))) * U(0xbf58476d1ce4e5b9)
-    z = (z ^ (z >> U(27))) * U(0x94d049bb133111eb)
-    return s, z ^ (z >> U(31))
-
-np.seterr(over='ignore')
-args = sys.argv[1:]
-for path, least, most in zip(args[0::3], args[1::3], args[2::3]):
-    for mode in (None, 'r'):
-        a = np.load(path, mmap_mode=mode)
-        n = len(a)
-        if not int(least) <= n <= int(most):
-            sys.exit('%s: numpy reads %d records; want %s to %s' % (path, n, least, most))
-        i = np.arange(n, dtype=U)
-        s = i * U(0x9e3779b97f4a7c15) ^ a['Epoch'] * U(0xd1b54a32d192ed03) ^ U(0x5bd1e9955bd1e995)
-        bad = a['Index'] != i
-        for k in range(8):
-            s, w = splitmix(s)
-            bad |= a['Fill'][:, k] != w
-        s, w = splitmix(s)
-        bad |= a['Check'] != w
-        if bad.any():
-            j = int(np.nonzero(bad)[0][0])
-            sys.exit('%s: record %d of %d is not whole: %r' % (path, j, n, a[j]))
+want = np.dtype([('Index', '<u8'), ('Epoch', '<u8'), ('Fill', '<u8', (8,)), ('Check', '<u8')])
+a = np.load(sys.argv[1])
+m = np.load(sys.argv[1], mmap_mode='r')
+if a.dtype != want or m.dtype != want or a.ndim != 1 or a.shape != m.shape:
+    sys.exit('numpy reads %s %s, with a memory map %s %s; want %s records' % (a.dtype, a.shape, m.dtype, m.shape, want))
+b = a.tobytes()
+if b != m.tobytes():
+    sys.exit('numpy reads other records with a memory map than without')
+sys.stdout.buffer.write(b)
 `

@@ -7,8 +7,8 @@
 //
 //	go run ./internal/powercut/driver -cuts 20
 //
-// It needs qemu-system-x86, the Debian cloud kernel, e2fsprogs and cpio;
-// .ci/powercut installs them and runs it. A trial that fails keeps its disk
+// It needs qemu-system-x86, the Debian cloud kernel, e2fsprogs, cpio and
+// numpy; .ci/powercut installs them and runs it. A trial that fails keeps its disk
 // image as it was right after the cut, the consoles of both boots and what
 // the host expected, in the directory it prints. -seed repeats a run's
 // choices, not its timing.
@@ -150,6 +150,9 @@ func prepare(work string) (*setup, error) {
 		if _, err := exec.LookPath(tool); err != nil {
 			return nil, fmt.Errorf("%v (.ci/powercut installs what the test needs)", err)
 		}
+	}
+	if _, err := numpyPython(); err != nil {
+		return nil, err
 	}
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {

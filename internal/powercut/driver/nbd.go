@@ -119,6 +119,16 @@ func (d *cacheDisk) URI() string { return "nbd+unix:///?socket=" + d.ln.Addr().S
 // still arrive, and join the unflushed ones.
 func (d *cacheDisk) powerOff() { d.offOnce.Do(func() { close(d.off) }) }
 
+// isOff reports whether powerOff was called.
+func (d *cacheDisk) isOff() bool {
+	select {
+	case <-d.off:
+		return true
+	default:
+		return false
+	}
+}
+
 // close waits for the connection to end, which it does when qemu dies (or
 // at once if qemu never connected), decides the fate of the unflushed
 // writes, and closes the image.
@@ -292,14 +302,12 @@ func (d *cacheDisk) transmit(r *nbdReader, w *nbdWriter) error {
 		}
 	}()
 	for req := range reqs {
-		select {
-		case <-d.off:
-			// The power is off: only the writes qemu had sent count.
+		if d.isOff() {
+			// Only the writes qemu had sent count.
 			if req.typ == nbdCmdWrite {
 				d.pending = append(d.pending, diskWrite{req.off, req.data})
 			}
 			continue
-		default:
 		}
 		errno := uint32(0)
 		var reply []byte
@@ -322,7 +330,12 @@ func (d *cacheDisk) transmit(r *nbdReader, w *nbdWriter) error {
 			select {
 			case <-time.After(time.Duration(d.rng.Int64N(int64(maxFlushTime)))):
 			case <-d.off:
-				continue // the flush did not happen
+			}
+			if d.isOff() {
+				// The power went before the flush was done (perhaps cut by
+				// onFlush, as the flush began, and the flush was short
+				// enough that both were ready): it did not happen.
+				continue
 			}
 			if err := d.writeBack(); err != nil {
 				errno = errIO

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -23,9 +24,10 @@ type nbdClient struct {
 	handle uint64
 }
 
-func dialCacheDisk(t *testing.T, d *cacheDisk) *nbdClient {
+// dialNBD connects to d and reads the server's greeting.
+func dialNBD(t *testing.T, d *cacheDisk) *nbdClient {
 	t.Helper()
-	c, err := net.Dial("unix", d.ln.Addr().String())
+	c, err := net.Dial("unix", strings.TrimPrefix(d.URI(), "nbd+unix:///?socket="))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +40,13 @@ func dialCacheDisk(t *testing.T, d *cacheDisk) *nbdClient {
 	if hello.Magic != nbdMagic || hello.OptMagic != nbdOptMagic || hello.Flags&nbdFlagFixedNewstyle == 0 {
 		t.Fatalf("handshake: %+v", hello)
 	}
+	return cl
+}
+
+// dialCacheDisk connects to d and negotiates as qemu does.
+func dialCacheDisk(t *testing.T, d *cacheDisk) *nbdClient {
+	t.Helper()
+	cl := dialNBD(t, d)
 	// An option the server does not know, then GO for the default export
 	// with no information requests.
 	cl.write(uint32(nbdFlagFixedNewstyle | nbdFlagNoZeroes))
@@ -81,12 +90,18 @@ func (cl *nbdClient) read(v any) {
 	}
 }
 
+// write sends vs in one write, so that a server that stops reading after
+// their first part does not make it fail.
 func (cl *nbdClient) write(vs ...any) {
 	cl.t.Helper()
+	var b bytes.Buffer
 	for _, v := range vs {
-		if err := binary.Write(cl.c, binary.BigEndian, v); err != nil {
+		if err := binary.Write(&b, binary.BigEndian, v); err != nil {
 			cl.t.Fatal(err)
 		}
+	}
+	if _, err := cl.c.Write(b.Bytes()); err != nil {
+		cl.t.Fatal(err)
 	}
 }
 
@@ -115,6 +130,7 @@ func (cl *nbdClient) request(typ uint16, off int64, n uint32, data []byte) (uint
 }
 
 func newTestImage(t *testing.T, size int) string {
+	t.Helper()
 	img := filepath.Join(t.TempDir(), "disk.img")
 	if err := os.WriteFile(img, make([]byte, size), 0o644); err != nil {
 		t.Fatal(err)
@@ -208,5 +224,140 @@ func TestCacheDiskFates(t *testing.T) {
 	}
 	if none == 0 || all == 0 || some == 0 {
 		t.Errorf("over 40 cuts: %d lost all, %d kept all, %d kept some", none, all, some)
+	}
+}
+
+// newTestDisk serves a new image of size bytes; cuts and flushes are seeded
+// with seed.
+func newTestDisk(t *testing.T, size int, seed uint64, onFlush func(*cacheDisk, int)) *cacheDisk {
+	t.Helper()
+	var d *cacheDisk
+	d, err := newCacheDisk(newTestImage(t, size), filepath.Join(t.TempDir(), "nbd.sock"), rand.New(rand.NewPCG(seed, 0)),
+		func(w int) { onFlush(d, w) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func noFlushCut(*cacheDisk, int) {}
+
+// TestCacheDiskExportName negotiates with the oldest option, without
+// NoZeroes, then sends a command the server does not know and disconnects.
+func TestCacheDiskExportName(t *testing.T) {
+	d := newTestDisk(t, 1<<12, 1, noFlushCut)
+	cl := dialNBD(t, d)
+	cl.write(uint32(nbdFlagFixedNewstyle), uint64(nbdOptMagic), uint32(nbdOptExportName), uint32(0))
+	var export struct {
+		Size   uint64
+		Flags  uint16
+		Zeroes [124]byte
+	}
+	cl.read(&export)
+	if export.Size != 1<<12 || export.Flags != transmitFlags || export.Zeroes != [124]byte{} {
+		t.Fatalf("export: %+v", export)
+	}
+	if errno, _ := cl.request(9, 0, 0, nil); errno != errInval {
+		t.Errorf("an unknown command: errno %d, want %d", errno, errInval)
+	}
+	cl.write(uint32(nbdReqMagic), uint16(0), uint16(nbdCmdDisc), uint64(0), uint64(0), uint32(0))
+	if err := d.close(); err != nil {
+		t.Error(err)
+	}
+	cl.c.Close()
+}
+
+func TestCacheDiskAbort(t *testing.T) {
+	d := newTestDisk(t, 1<<12, 1, noFlushCut)
+	cl := dialNBD(t, d)
+	cl.write(uint32(nbdFlagFixedNewstyle|nbdFlagNoZeroes), uint64(nbdOptMagic), uint32(nbdOptAbort), uint32(0))
+	var ack struct {
+		Magic         uint64
+		Opt, Typ, Len uint32
+	}
+	cl.read(&ack)
+	if ack.Typ != nbdRepAck || ack.Opt != nbdOptAbort {
+		t.Errorf("abort: %+v", ack)
+	}
+	if err := d.close(); err != nil {
+		t.Error(err)
+	}
+	cl.c.Close()
+}
+
+// TestCacheDiskProtocolErrors checks that a client that breaks the
+// protocol ends the connection with an error, and one that goes away does
+// not.
+func TestCacheDiskProtocolErrors(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		send func(cl *nbdClient)
+		want string // "" for no error
+	}{
+		{"option magic", func(cl *nbdClient) {
+			cl.write(uint32(nbdFlagNoZeroes), uint64(1), uint32(nbdOptGo), uint32(0))
+		}, "option magic"},
+		{"a long option", func(cl *nbdClient) {
+			cl.write(uint32(nbdFlagNoZeroes), uint64(nbdOptMagic), uint32(nbdOptGo), uint32(1<<20))
+		}, "option 7 of 1048576 bytes"},
+		{"gone in the handshake", func(cl *nbdClient) {
+			cl.write(uint32(nbdFlagNoZeroes), uint64(nbdOptMagic))
+		}, ""},
+		{"request magic", func(cl *nbdClient) {
+			cl.write(uint32(nbdFlagNoZeroes), uint64(nbdOptMagic), uint32(nbdOptExportName), uint32(0))
+			cl.read(&struct {
+				Size  uint64
+				Flags uint16
+			}{})
+			cl.write(uint32(1), uint16(0), uint16(nbdCmdRead), uint64(1), uint64(0), uint32(512))
+		}, "request magic"},
+	} {
+		d := newTestDisk(t, 1<<12, 1, noFlushCut)
+		cl := dialNBD(t, d)
+		c.send(cl)
+		if c.want == "" {
+			cl.c.Close()
+		}
+		err := <-d.done
+		d.done <- err // for close
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: %v; want an error saying %q", c.name, err, c.want)
+		}
+		cl.c.Close()
+		d.close()
+	}
+}
+
+// TestCacheDiskNeverConnected closes a disk qemu never connected to.
+func TestCacheDiskNeverConnected(t *testing.T) {
+	d := newTestDisk(t, 1<<12, 1, noFlushCut)
+	if err := d.close(); err != nil || d.unflushed != 0 {
+		t.Errorf("close: %v, %d unflushed sectors", err, d.unflushed)
+	}
+	if _, err := newCacheDisk(filepath.Join(t.TempDir(), "missing.img"), filepath.Join(t.TempDir(), "nbd.sock"), nil, nil); err == nil {
+		t.Error("a disk over a missing image")
+	}
+}
+
+// TestCacheDiskCutInFlush cuts the power as a flush of waiting writes
+// begins, as the flush plan does: the flush must not happen, however short
+// it would have been, and a write qemu sends after the cut joins the
+// unflushed ones.
+func TestCacheDiskCutInFlush(t *testing.T) {
+	for seed := range uint64(20) {
+		d := newTestDisk(t, 1<<14, seed, func(d *cacheDisk, _ int) { d.powerOff() })
+		cl := dialCacheDisk(t, d)
+		cl.request(nbdCmdWrite, 0, 1024, bytes.Repeat([]byte{1}, 1024))
+		// No reply comes to these.
+		cl.write(uint32(nbdReqMagic), uint16(0), uint16(nbdCmdFlush), uint64(100), uint64(0), uint32(0))
+		cl.write(uint32(nbdReqMagic), uint16(0), uint16(nbdCmdWrite), uint64(101), uint64(4096), uint32(512), bytes.Repeat([]byte{2}, 512))
+		cl.write(uint32(nbdReqMagic), uint16(0), uint16(nbdCmdFlush), uint64(102), uint64(0), uint32(0))
+		cl.c.Close()
+		if err := d.close(); err != nil {
+			t.Fatal(err)
+		}
+		if d.unflushed != 3 {
+			t.Fatalf("seed %d: %d unflushed sectors at the cut, want 3: a flush happened after the power went", seed, d.unflushed)
+		}
 	}
 }

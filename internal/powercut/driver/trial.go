@@ -211,7 +211,7 @@ func (l *lineage) run(r *result, dir string, rng *rand.Rand) error {
 		return nil
 	}
 	l.before = &model.State{Count: r.verdict.Final, Epochs: r.verdict.Runs}
-	if err := extract(l.disk, dir, r.verdict); err != nil {
+	if err := extract(l.disk, dir, x, r.verdict); err != nil {
 		if out, cerr := exec.Command("cp", "--sparse=always", l.disk, filepath.Join(dir, "after-check.img")).CombinedOutput(); cerr != nil {
 			err = fmt.Errorf("%v; copying the disk: %v: %s", err, cerr, out)
 		}

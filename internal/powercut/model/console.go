@@ -160,8 +160,8 @@ type Verdict struct {
 	// (the result of the Truncate in flight), "nofile" (no Create had
 	// returned and the file is missing or invalid), or "none".
 	Found string
-	// Count, Bound, Lost, Torn, Stale and their first indexes are as in
-	// [Result].
+	// Bound is the fewest records the array may hold ([Expect.Bound]).
+	// Count, Lost, Torn, Stale and their first indexes are as in [Result].
 	Count, Bound, Lost    uint64
 	Torn, Stale           int
 	FirstTorn, FirstStale uint64

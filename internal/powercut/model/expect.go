@@ -185,7 +185,6 @@ func ParseExpect(s string) (Expect, error) {
 // Result is what [Expect.Check] finds.
 type Result struct {
 	Count uint64 // records in the array
-	Bound uint64 // the fewest it may hold
 	// Torn counts records below Count that are not whole valid records at
 	// their index: torn, zero or garbage. FirstTorn is the first of them.
 	Torn      int
@@ -206,9 +205,24 @@ type Result struct {
 // OK reports whether the array is in a state it may be in.
 func (r Result) OK() bool { return r.State >= 0 }
 
+// Explain says what is wrong with an array that matches no state.
+func (r Result) Explain() string {
+	var why []string
+	if r.Lost > 0 {
+		why = append(why, fmt.Sprintf("lost %d synced records: %d records, the closest state it may be in has %d", r.Lost, r.Count, r.Count+r.Lost))
+	}
+	if r.Torn > 0 {
+		why = append(why, fmt.Sprintf("%d torn or garbage records, the first at index %d", r.Torn, r.FirstTorn))
+	}
+	if r.Stale > 0 {
+		why = append(why, fmt.Sprintf("%d whole records of the wrong epoch, the first at index %d", r.Stale, r.FirstStale))
+	}
+	return strings.Join(why, "; ")
+}
+
 // Check checks the records of an array, Items()[:Len()], against x.
 func (x Expect) Check(recs []Record) Result {
-	r := Result{Count: uint64(len(recs)), Bound: x.Bound(), State: -1}
+	r := Result{Count: uint64(len(recs)), State: -1}
 	whole := make([]bool, len(recs))
 	for i := range recs {
 		whole[i] = recs[i].whole(uint64(i))

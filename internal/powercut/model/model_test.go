@@ -87,7 +87,7 @@ func TestExpectArg(t *testing.T) {
 			t.Errorf("Arg %q is not one word of a kernel command line", x.Arg())
 		}
 	}
-	for _, s := range []string{"", "true/0/0:1", "maybe/0/0:1/-", "false/x/0:1/-", "false/0/0:1/3", "false/0/1:1/-"} {
+	for _, s := range []string{"", "true/0/0:1", "maybe/0/0:1/-", "false/x/0:1/-", "false/0/0:1/3", "false/0/0:1/x:3", "false/0/0:1/3:x", "false/0/1:1/-"} {
 		if _, err := ParseExpect(s); err == nil {
 			t.Errorf("ParseExpect(%q) succeeded", s)
 		}
@@ -187,6 +187,12 @@ func TestTrackerRefuses(t *testing.T) {
 		if tr.Err == nil {
 			t.Errorf("%s: no error", c.name)
 		}
+		// The first error stays.
+		first := tr.Err
+		tr.Line("ERROR later")
+		if tr.Err != first {
+			t.Errorf("%s: error %v replaced by %v", c.name, first, tr.Err)
+		}
 	}
 	// Lines that are not the writer's are ignored.
 	tr := NewTracker(before, 2)
@@ -250,6 +256,9 @@ func TestCheck(t *testing.T) {
 		if r.State != c.state || r.Lost != c.lost || r.Torn != c.torn || r.Stale != c.stale || first != c.first || r.OK() != (c.state >= 0) {
 			t.Errorf("%s: %+v, want state %d lost %d torn %d stale %d first %d",
 				c.name, r, c.state, c.lost, c.torn, c.stale, c.first)
+		}
+		if why := r.Explain(); (why == "") != r.OK() {
+			t.Errorf("%s: Explain says %q", c.name, why)
 		}
 	}
 }
