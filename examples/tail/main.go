@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -76,7 +77,7 @@ func run(n, every int) error {
 			return err
 		}
 	}
-	return firstError(writer.Wait(), reader.Wait())
+	return errors.Join(writer.Wait(), reader.Wait())
 }
 
 // create makes the empty array the writer then opens, so that the reader
@@ -97,15 +98,6 @@ func child(role, path string, n, every int) *exec.Cmd {
 	c := exec.Command(exe, "-role", role, "-path", path, "-n", fmt.Sprint(n), "-every", fmt.Sprint(every))
 	c.Stdout, c.Stderr = os.Stdout, os.Stderr
 	return c
-}
-
-func firstError(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // write appends n readings, one every 2 ms, and syncs after every few: a
