@@ -84,6 +84,18 @@ func writeArray(t testing.TB, path string, n int) {
 	mustClose(t, a)
 }
 
+// syncedArray creates an array of records 0..n-1 at path, syncs it, and
+// returns its writer.
+func syncedArray(t testing.TB, path string, n int) *Array[rec] {
+	t.Helper()
+	a := mustCreate[rec](t, path)
+	appendN(t, a, 0, n)
+	if err := a.Sync(); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	return a
+}
+
 // checkRecs fails unless a holds records 0..n-1 of generation 0.
 func checkRecs(t testing.TB, a *Array[rec], n int) {
 	t.Helper()
@@ -170,11 +182,7 @@ func TestArrayRoundTrip(t *testing.T) {
 
 func TestArrayHeaderIsWhatNumpyWrites(t *testing.T) {
 	path := arrayPath(t)
-	a := mustCreate[rec](t, path)
-	appendN(t, a, 0, 3)
-	if err := a.Sync(); err != nil {
-		t.Fatal(err)
-	}
+	a := syncedArray(t, path, 3)
 	want := "\x93NUMPY\x01\x00\xb6\x00{'descr': " + recDescr + ", 'fortran_order': False, 'shape': (3,), }"
 	if hostOrder == '>' {
 		want = strings.ReplaceAll(want, "<", ">")
@@ -312,7 +320,7 @@ func TestArrayRefusesWhenItCannot(t *testing.T) {
 				"Grow":     a.Grow(1),
 				"Truncate": a.Truncate(0),
 			} {
-				if !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.want) {
+				if !errSays(err, c.kind, c.want) {
 					t.Errorf("%s: got %v; want %v saying %q", name, err, c.kind, c.want)
 				}
 			}
@@ -331,23 +339,17 @@ func TestArrayWrongType(t *testing.T) {
 	path := arrayPath(t)
 	writeArray(t, path, 1)
 
+	// A renamed type with the same fields, and one whose tags give the same
+	// names, open.
 	type renamed rec
-	if r, err := Open[renamed](path, RDONLY); err != nil {
-		t.Errorf("Open as a renamed type with the same fields: %v", err)
-	} else {
-		r.Close()
-	}
+	mustClose(t, mustOpen[renamed](t, path, RDONLY))
 	type tagged struct {
 		Index uint64 `npy:"I"`
 		Gen   uint32
 		_     uint32
 		Sum   uint64
 	}
-	if r, err := Open[tagged](path, RDONLY); err != nil {
-		t.Errorf("Open as a type whose tags give the same names: %v", err)
-	} else {
-		r.Close()
-	}
+	mustClose(t, mustOpen[tagged](t, path, RDONLY))
 	type sameSize struct {
 		I   uint64
 		Gen float32 // not uint32
@@ -368,7 +370,7 @@ func TestArrayWrongType(t *testing.T) {
 		{"another size", errOf(Open[otherSize](path, RDWR)), "the file has 4 fields, the Go type 2"},
 		{"rows of an array", errOf(Open[[3]uint64](path, RDONLY)), "not [3]uint64 ('<u8' in rows of [3]): the record: the file has a struct, the Go type a number"},
 	} {
-		if !errors.Is(c.err, ErrType) || !strings.Contains(c.err.Error(), strings.ReplaceAll(c.want, "<", string(hostOrder))) {
+		if !errSays(c.err, ErrType, strings.ReplaceAll(c.want, "<", string(hostOrder))) {
 			t.Errorf("%s: got %v; want ErrType saying %q", c.name, c.err, c.want)
 		}
 		checkFileError(t, c.err, path)
@@ -388,7 +390,7 @@ func TestArrayOfArrays(t *testing.T) {
 	}
 	mustClose(t, a)
 	h := checkStrictHeader(t, fileBytes(t, path))
-	if want := []int64{5, 4, 3}; !sameShape(h.Shape, want) || h.DType.String() != "'"+string(hostOrder)+"f4'" {
+	if want := []int64{5, 4, 3}; !slices.Equal(h.Shape, want) || h.DType.String() != "'"+string(hostOrder)+"f4'" {
 		t.Errorf("header: descr %s, shape %v; want '<f4' and %v", h.DType, h.Shape, want)
 	}
 	r := mustOpen[[4][3]float32](t, path, RDONLY)
@@ -396,13 +398,11 @@ func TestArrayOfArrays(t *testing.T) {
 		t.Errorf("reopened: Len %d, last %v", r.Len(), r.Items()[r.Len()-1])
 	}
 	for _, err := range []error{errOf(Open[[3][4]float32](path, RDONLY)), errOf(Open[[12]float32](path, RDONLY)), errOf(Open[float32](path, RDONLY))} {
-		if !errors.Is(err, ErrType) || !strings.Contains(err.Error(), "shape") {
+		if !errSays(err, ErrType, "shape") {
 			t.Errorf("another shape of rows: got %v; want ErrType about the shape", err)
 		}
 	}
 }
-
-func sameShape(a, b []int64) bool { return slices.Equal(a, b) }
 
 func TestDescr(t *testing.T) {
 	type point struct {
@@ -435,7 +435,7 @@ func TestDescr(t *testing.T) {
 	}
 }
 
-// rewriteDescr replaces text in the header of the file at path with text of
+// rewriteHeaderText replaces text in the header of the file at path with text of
 // the same length.
 func rewriteHeaderText(t *testing.T, path, old, new string) {
 	t.Helper()
@@ -461,7 +461,7 @@ func TestArrayOtherByteOrder(t *testing.T) {
 	rewriteHeaderText(t, path, "'"+string(hostOrder)+"u8'", "'"+string(other)+"u8'")
 	_, err := Open[rec](path, RDONLY)
 	want := "'" + string(other) + "u8', the Go type '" + string(hostOrder) + "u8'; the file is not in this host's byte order"
-	if !errors.Is(err, ErrByteOrder) || !strings.Contains(err.Error(), want) {
+	if !errSays(err, ErrByteOrder, want) {
 		t.Errorf("got %v; want ErrByteOrder saying %q", err, want)
 	}
 	checkFileError(t, err, path)
