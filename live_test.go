@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -221,5 +222,70 @@ func TestArrayGoroutineReaders(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestArrayReaderWaitsOutAWriter holds readers out as Create, Truncate and
+// Close do for a moment: a reader's Open waits lockWait for the writer, then
+// fails with ErrLocked; a reader the writer lets in meanwhile opens.
+func TestArrayReaderWaitsOutAWriter(t *testing.T) {
+	if runtime.GOOS == "aix" {
+		t.Skip("AIX locks belong to the process: the writer's own process is not held out")
+	}
+	path := arrayPath(t)
+	w := syncedArray(t, path, 3)
+	unlock, err := w.lockOutReaders("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = Open[rec](path, RDONLY)
+	if !errSays(err, ErrLocked, "a writer has held every reader out") {
+		t.Errorf("Open while the writer holds readers out: got %v; want ErrLocked", err)
+	}
+	checkFileError(t, err, path)
+	if d := time.Since(start); d < lockWait {
+		t.Errorf("Open gave up after %v; want it to wait %v", d, lockWait)
+	}
+	unlocked := make(chan struct{})
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		unlock()
+		close(unlocked)
+	}()
+	r := mustOpen[rec](t, path, RDONLY)
+	<-unlocked
+	checkRecs(t, r, 3)
+}
+
+// TestArrayRefreshOfARewrittenFile rewrites the header of a file with no
+// writer under its reader, as another program might: Refresh and Wait must
+// refuse what no longer fits, and the reader keep the records it had.
+func TestArrayRefreshOfARewrittenFile(t *testing.T) {
+	o := string(hostOrder)
+	for _, c := range []struct {
+		name, old, new string
+		kind           error
+		want           string
+	}{
+		{"a count past the end", "(2,)", "(9,)", ErrFormat, "the header counts 9 records of 24 bytes"},
+		{"another type", "('Gen', '" + o + "u4')", "('Gen', '" + o + "i4')", ErrType, "Gen: the file has '" + o + "i4', the Go type '" + o + "u4'"},
+		{"not a .npy file", "NUMPY", "NUMPZ", ErrFormat, "not a .npy file"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := arrayPath(t)
+			writeArray(t, path, 2)
+			r := mustOpen[rec](t, path, RDONLY)
+			rewriteHeaderText(t, path, c.old, c.new)
+			err := r.Refresh()
+			if !errSays(err, c.kind, c.want) {
+				t.Errorf("Refresh: got %v; want %v saying %q", err, c.kind, c.want)
+			}
+			checkFileError(t, err, path)
+			if err := r.Wait(context.Background(), 3); !errors.Is(err, c.kind) {
+				t.Errorf("Wait: got %v; want %v", err, c.kind)
+			}
+			checkRecs(t, r, 2)
+		})
 	}
 }
