@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -268,6 +269,7 @@ func TestArrayArgumentErrors(t *testing.T) {
 		{"Grow past an int", a.Grow(maxInt), ErrRange},
 		{"Grow of an empty array past an int", empty.Grow(maxInt), ErrRange},
 		{"Create of a type that is not flat", errOf(Create[string](path + "2")), ErrType},
+		{"Open as a type that is not flat", errOf(Open[string](path, RDONLY)), ErrType},
 		{"Create of a type whose numpy names clash", errOf(Create[twoX](path + "2")), ErrType},
 		{"Create with a negative capacity", errOf(Create[rec](path+"3", WithCapacity(-1))), ErrInvalid},
 		{"Open with COPY", errOf(Open[rec](path, COPY)), ErrInvalid},
@@ -435,8 +437,9 @@ func TestDescr(t *testing.T) {
 	}
 }
 
-// rewriteHeaderText replaces text in the header of the file at path with text of
-// the same length.
+// rewriteHeaderText replaces text in the header of the file at path with
+// text of the same length, in place, as another program would: the file
+// may be open and mapped meanwhile.
 func rewriteHeaderText(t *testing.T, path, old, new string) {
 	t.Helper()
 	b := fileBytes(t, path)
@@ -445,11 +448,15 @@ func rewriteHeaderText(t *testing.T, path, old, new string) {
 		t.Fatal(err)
 	}
 	text := strings.Replace(string(b[:h.Len]), old, new, 1)
-	if len(text) != h.Len {
-		t.Fatal("rewriteHeaderText changes the header's length")
+	if len(text) != h.Len || text == string(b[:h.Len]) {
+		t.Fatalf("rewriteHeaderText: %q is not in the header, or %q is not as long", old, new)
 	}
-	copy(b, text)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteAt([]byte(text), 0)
+	if err := errors.Join(err, f.Close()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -543,4 +550,27 @@ func TestArrayAddressSpace(t *testing.T) {
 		t.Errorf("%d mappings take %d bytes for a file of %d; want at most %d", len(a.views), total, a.size, limit)
 	}
 	t.Logf("%d mappings, %d bytes of address space, for a file of %d bytes", len(a.views), total, a.size)
+}
+
+// TestArrayWithPerm creates an array WithPerm: the file and its sidecar get
+// those permission bits, and a later writer's sidecar gets the file's.
+func TestArrayWithPerm(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows files have no Unix permission bits")
+	}
+	checkPerm := func(path string) {
+		t.Helper()
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v (%v); want permissions 0600", path, fi.Mode(), err)
+		}
+	}
+	path := arrayPath(t)
+	a := mustCreate[rec](t, path, WithPerm(0o600))
+	checkPerm(path)
+	checkPerm(path + sidecarSuffix)
+	mustClose(t, a)
+	w := mustOpen[rec](t, path, RDWR)
+	checkPerm(path + sidecarSuffix)
+	mustClose(t, w)
+	checkPerm(path)
 }
