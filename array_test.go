@@ -574,3 +574,34 @@ func TestArrayWithPerm(t *testing.T) {
 	mustClose(t, w)
 	checkPerm(path)
 }
+
+// TestArrayHeaderWithoutRoom appends to a file whose header has room for
+// one digit more than it counts, as numpy before 1.24 wrote them: past 99
+// records, Append and Grow must refuse and say why, and the 99 stay.
+func TestArrayHeaderWithoutRoom(t *testing.T) {
+	dict := "{'descr': " + strings.ReplaceAll(recDescr, "<", string(hostOrder)) + ", 'fortran_order': False, 'shape': (2,), }"
+	for (10+len(dict)+1)%64 != 63 { // so that npyFile pads the header with one space
+		dict = strings.Replace(dict, "}", " }", 1)
+	}
+	path := newFile(t, append(npyFile("\x01\x00", dict, 0), Slice[rec]{mkrec(0, 0), mkrec(1, 0)}.Bytes()...))
+	w := mustOpen[rec](t, path, RDWR)
+	appendN(t, w, 2, 99)
+	const want = "the header has room to count 99 records, not 100"
+	for _, c := range []struct {
+		name string
+		call func() error
+	}{
+		{"Grow", func() error { return w.Grow(1) }},
+		{"Append", func() error { return w.Append(mkrec(99, 0)) }},
+	} {
+		err := c.call()
+		if !errSays(err, ErrRange, want) {
+			t.Errorf("%s past the header's room: got %v; want ErrRange saying %q", c.name, err, want)
+			continue
+		}
+		checkFileError(t, err, path)
+	}
+	checkRecs(t, w, 99)
+	mustClose(t, w)
+	checkRecs(t, mustOpen[rec](t, path, RDONLY), 99)
+}
