@@ -95,7 +95,7 @@ func startChild(t testing.TB, role, path string) (*exec.Cmd, io.WriteCloser, *bu
 			return cmd, stdin, bufio.NewReader(stdout)
 		}
 		if isForeignBinary(err) {
-			t.Skipf("cannot start a child process of this architecture here: %v", err)
+			cannotRun(t, "cannot start a child process of this architecture here: %v", err)
 		}
 		if attempt == 3 {
 			t.Fatalf("starting a child process, 3 times: %v", err)
