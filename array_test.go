@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,6 +83,18 @@ func writeArray(t testing.TB, path string, n int) {
 	a := mustCreate[rec](t, path)
 	appendN(t, a, 0, n)
 	mustClose(t, a)
+}
+
+// syncedArray creates an array of records 0..n-1 at path, syncs it, and
+// returns its writer.
+func syncedArray(t testing.TB, path string, n int) *Array[rec] {
+	t.Helper()
+	a := mustCreate[rec](t, path)
+	appendN(t, a, 0, n)
+	if err := a.Sync(); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	return a
 }
 
 // checkRecs fails unless a holds records 0..n-1 of generation 0.
@@ -170,11 +183,7 @@ func TestArrayRoundTrip(t *testing.T) {
 
 func TestArrayHeaderIsWhatNumpyWrites(t *testing.T) {
 	path := arrayPath(t)
-	a := mustCreate[rec](t, path)
-	appendN(t, a, 0, 3)
-	if err := a.Sync(); err != nil {
-		t.Fatal(err)
-	}
+	a := syncedArray(t, path, 3)
 	want := "\x93NUMPY\x01\x00\xb6\x00{'descr': " + recDescr + ", 'fortran_order': False, 'shape': (3,), }"
 	if hostOrder == '>' {
 		want = strings.ReplaceAll(want, "<", ">")
@@ -260,6 +269,7 @@ func TestArrayArgumentErrors(t *testing.T) {
 		{"Grow past an int", a.Grow(maxInt), ErrRange},
 		{"Grow of an empty array past an int", empty.Grow(maxInt), ErrRange},
 		{"Create of a type that is not flat", errOf(Create[string](path + "2")), ErrType},
+		{"Open as a type that is not flat", errOf(Open[string](path, RDONLY)), ErrType},
 		{"Create of a type whose numpy names clash", errOf(Create[twoX](path + "2")), ErrType},
 		{"Create with a negative capacity", errOf(Create[rec](path+"3", WithCapacity(-1))), ErrInvalid},
 		{"Open with COPY", errOf(Open[rec](path, COPY)), ErrInvalid},
@@ -312,7 +322,7 @@ func TestArrayRefusesWhenItCannot(t *testing.T) {
 				"Grow":     a.Grow(1),
 				"Truncate": a.Truncate(0),
 			} {
-				if !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.want) {
+				if !errSays(err, c.kind, c.want) {
 					t.Errorf("%s: got %v; want %v saying %q", name, err, c.kind, c.want)
 				}
 			}
@@ -331,23 +341,17 @@ func TestArrayWrongType(t *testing.T) {
 	path := arrayPath(t)
 	writeArray(t, path, 1)
 
+	// A renamed type with the same fields, and one whose tags give the same
+	// names, open.
 	type renamed rec
-	if r, err := Open[renamed](path, RDONLY); err != nil {
-		t.Errorf("Open as a renamed type with the same fields: %v", err)
-	} else {
-		r.Close()
-	}
+	mustClose(t, mustOpen[renamed](t, path, RDONLY))
 	type tagged struct {
 		Index uint64 `npy:"I"`
 		Gen   uint32
 		_     uint32
 		Sum   uint64
 	}
-	if r, err := Open[tagged](path, RDONLY); err != nil {
-		t.Errorf("Open as a type whose tags give the same names: %v", err)
-	} else {
-		r.Close()
-	}
+	mustClose(t, mustOpen[tagged](t, path, RDONLY))
 	type sameSize struct {
 		I   uint64
 		Gen float32 // not uint32
@@ -368,7 +372,7 @@ func TestArrayWrongType(t *testing.T) {
 		{"another size", errOf(Open[otherSize](path, RDWR)), "the file has 4 fields, the Go type 2"},
 		{"rows of an array", errOf(Open[[3]uint64](path, RDONLY)), "not [3]uint64 ('<u8' in rows of [3]): the record: the file has a struct, the Go type a number"},
 	} {
-		if !errors.Is(c.err, ErrType) || !strings.Contains(c.err.Error(), strings.ReplaceAll(c.want, "<", string(hostOrder))) {
+		if !errSays(c.err, ErrType, strings.ReplaceAll(c.want, "<", string(hostOrder))) {
 			t.Errorf("%s: got %v; want ErrType saying %q", c.name, c.err, c.want)
 		}
 		checkFileError(t, c.err, path)
@@ -388,7 +392,7 @@ func TestArrayOfArrays(t *testing.T) {
 	}
 	mustClose(t, a)
 	h := checkStrictHeader(t, fileBytes(t, path))
-	if want := []int64{5, 4, 3}; !sameShape(h.Shape, want) || h.DType.String() != "'"+string(hostOrder)+"f4'" {
+	if want := []int64{5, 4, 3}; !slices.Equal(h.Shape, want) || h.DType.String() != "'"+string(hostOrder)+"f4'" {
 		t.Errorf("header: descr %s, shape %v; want '<f4' and %v", h.DType, h.Shape, want)
 	}
 	r := mustOpen[[4][3]float32](t, path, RDONLY)
@@ -396,13 +400,11 @@ func TestArrayOfArrays(t *testing.T) {
 		t.Errorf("reopened: Len %d, last %v", r.Len(), r.Items()[r.Len()-1])
 	}
 	for _, err := range []error{errOf(Open[[3][4]float32](path, RDONLY)), errOf(Open[[12]float32](path, RDONLY)), errOf(Open[float32](path, RDONLY))} {
-		if !errors.Is(err, ErrType) || !strings.Contains(err.Error(), "shape") {
+		if !errSays(err, ErrType, "shape") {
 			t.Errorf("another shape of rows: got %v; want ErrType about the shape", err)
 		}
 	}
 }
-
-func sameShape(a, b []int64) bool { return slices.Equal(a, b) }
 
 func TestDescr(t *testing.T) {
 	type point struct {
@@ -435,8 +437,9 @@ func TestDescr(t *testing.T) {
 	}
 }
 
-// rewriteDescr replaces text in the header of the file at path with text of
-// the same length.
+// rewriteHeaderText replaces text in the header of the file at path with
+// text of the same length, in place, as another program would: the file
+// may be open and mapped meanwhile.
 func rewriteHeaderText(t *testing.T, path, old, new string) {
 	t.Helper()
 	b := fileBytes(t, path)
@@ -445,11 +448,15 @@ func rewriteHeaderText(t *testing.T, path, old, new string) {
 		t.Fatal(err)
 	}
 	text := strings.Replace(string(b[:h.Len]), old, new, 1)
-	if len(text) != h.Len {
-		t.Fatal("rewriteHeaderText changes the header's length")
+	if len(text) != h.Len || text == string(b[:h.Len]) {
+		t.Fatalf("rewriteHeaderText: %q is not in the header, or %q is not as long", old, new)
 	}
-	copy(b, text)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteAt([]byte(text), 0)
+	if err := errors.Join(err, f.Close()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -461,7 +468,7 @@ func TestArrayOtherByteOrder(t *testing.T) {
 	rewriteHeaderText(t, path, "'"+string(hostOrder)+"u8'", "'"+string(other)+"u8'")
 	_, err := Open[rec](path, RDONLY)
 	want := "'" + string(other) + "u8', the Go type '" + string(hostOrder) + "u8'; the file is not in this host's byte order"
-	if !errors.Is(err, ErrByteOrder) || !strings.Contains(err.Error(), want) {
+	if !errSays(err, ErrByteOrder, want) {
 		t.Errorf("got %v; want ErrByteOrder saying %q", err, want)
 	}
 	checkFileError(t, err, path)
@@ -545,42 +552,56 @@ func TestArrayAddressSpace(t *testing.T) {
 	t.Logf("%d mappings, %d bytes of address space, for a file of %d bytes", len(a.views), total, a.size)
 }
 
-// TestArrayAppendPastHeaderRoom opens a file whose header has room for two
-// digits of count, as numpy before 1.24 could leave it: appends go on up to
-// 99 records, then fail with ErrRange saying why, and the array stays usable.
-func TestArrayAppendPastHeaderRoom(t *testing.T) {
-	dict := "{'descr': '" + string(hostOrder) + "f8', 'fortran_order': False, 'shape':" + strings.Repeat(" ", 60) + "(2,), }"
-	data := npyFile("\x01\x00", dict, 2*8)
-	if len(data) != 128+2*8 {
-		t.Fatalf("header of %d bytes; want 128, with one space after the count", len(data)-2*8)
+// TestArrayWithPerm creates an array WithPerm: the file and its sidecar get
+// those permission bits, and a later writer's sidecar gets the file's.
+func TestArrayWithPerm(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows files have no Unix permission bits")
 	}
-	path := newFile(t, data)
-	a, err := Open[float64](path, RDWR)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 2; i < 99; i++ {
-		if err := a.Append(float64(i)); err != nil {
-			t.Fatalf("Append of record %d: %v", i, err)
+	checkPerm := func(path string) {
+		t.Helper()
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v (%v); want permissions 0600", path, fi.Mode(), err)
 		}
 	}
-	err = a.Append(99)
-	if !errors.Is(err, ErrRange) || !strings.Contains(err.Error(), "the header has room to count 99 records, not 100") {
-		t.Fatalf("Append of record 99: got %v; want ErrRange, room for 99 records", err)
+	path := arrayPath(t)
+	a := mustCreate[rec](t, path, WithPerm(0o600))
+	checkPerm(path)
+	checkPerm(path + sidecarSuffix)
+	mustClose(t, a)
+	w := mustOpen[rec](t, path, RDWR)
+	checkPerm(path + sidecarSuffix)
+	mustClose(t, w)
+	checkPerm(path)
+}
+
+// TestArrayHeaderWithoutRoom appends to a file whose header has room for
+// one digit more than it counts, as numpy before 1.24 wrote them: past 99
+// records, Append and Grow must refuse and say why, and the 99 stay.
+func TestArrayHeaderWithoutRoom(t *testing.T) {
+	dict := "{'descr': " + strings.ReplaceAll(recDescr, "<", string(hostOrder)) + ", 'fortran_order': False, 'shape': (2,), }"
+	for (10+len(dict)+1)%64 != 63 { // so that npyFile pads the header with one space
+		dict = strings.Replace(dict, "}", " }", 1)
 	}
-	if err := a.Grow(1); !errors.Is(err, ErrRange) {
-		t.Fatalf("Grow(1): got %v; want ErrRange", err)
+	path := newFile(t, append(npyFile("\x01\x00", dict, 0), Slice[rec]{mkrec(0, 0), mkrec(1, 0)}.Bytes()...))
+	w := mustOpen[rec](t, path, RDWR)
+	appendN(t, w, 2, 99)
+	const want = "the header has room to count 99 records, not 100"
+	for _, c := range []struct {
+		name string
+		call func() error
+	}{
+		{"Grow", func() error { return w.Grow(1) }},
+		{"Append", func() error { return w.Append(mkrec(99, 0)) }},
+	} {
+		err := c.call()
+		if !errSays(err, ErrRange, want) {
+			t.Errorf("%s past the header's room: got %v; want ErrRange saying %q", c.name, err, want)
+			continue
+		}
+		checkFileError(t, err, path)
 	}
-	checkFileError(t, err, path)
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, err := Open[float64](path, RDONLY)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if got := b.Items(); len(got) != 99 || got[98] != 98 {
-		t.Fatalf("reopened: %d records, the last %v; want 99, the last 98", len(got), got[len(got)-1])
-	}
+	checkRecs(t, w, 99)
+	mustClose(t, w)
+	checkRecs(t, mustOpen[rec](t, path, RDONLY), 99)
 }

@@ -132,14 +132,11 @@ func BenchmarkSync(b *testing.B) {
 		{"size=1GiB/dirty=256-together", 8 * benchRecs, perPage, 256},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			path := filepath.Join(tempDir(b), "sync.npy")
-			a, err := Create[benchRec](path, WithCapacity(c.records))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer a.Close()
+			a := mustCreate[benchRec](b, filepath.Join(tempDir(b), "sync.npy"), WithCapacity(c.records))
 			for i := range c.records {
-				a.Append(benchRec{ID: uint64(i)})
+				if err := a.Append(benchRec{ID: uint64(i)}); err != nil {
+					b.Fatal(err)
+				}
 			}
 			if err := a.Sync(); err != nil {
 				b.Fatal(err)

@@ -14,5 +14,4 @@ func processCPU() (time.Duration, error) {
 	}
 	ticks := func(ft windows.Filetime) int64 { return int64(ft.HighDateTime)<<32 | int64(ft.LowDateTime) }
 	return time.Duration(ticks(kernel)+ticks(user)) * 100, nil // 100-ns ticks
-
 }

@@ -220,8 +220,12 @@ func ExampleOpen() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	arr.Append(Reading{Time: 1, Value: 2})
-	arr.Close()
+	if err := arr.Append(Reading{Time: 1, Value: 2}); err != nil {
+		log.Fatal(err)
+	}
+	if err := arr.Close(); err != nil {
+		log.Fatal(err)
+	}
 
 	// The file knows what it holds: opening it as another type fails.
 	type Other struct{ A, B, C float64 }
@@ -276,8 +280,12 @@ func ExampleArray_Follow() {
 	go func() {
 		defer close(done)
 		for i := range 3 {
-			w.Append(Reading{Time: int64(i), Value: float64(i) / 2})
-			w.Sync() // durable, and visible to readers
+			if err := w.Append(Reading{Time: int64(i), Value: float64(i) / 2}); err != nil {
+				log.Fatal(err)
+			}
+			if err := w.Sync(); err != nil { // durable, and visible to readers
+				log.Fatal(err)
+			}
 		}
 	}()
 	defer func() { <-done }() // the writer is done before it is closed
@@ -312,7 +320,9 @@ func ExampleArray_Wait() {
 	}
 	defer r.Close()
 
-	w.Append(Reading{Time: 1}, Reading{Time: 2})
+	if err := w.Append(Reading{Time: 1}, Reading{Time: 2}); err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println(r.Len()) // not synced yet
 	if err := w.Sync(); err != nil {
 		log.Fatal(err)

@@ -2,9 +2,11 @@ package mmap
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -118,6 +120,11 @@ func alignedBytes(n int) []byte {
 
 // errOf returns the error of a call that returns a value and an error.
 func errOf[T any](_ T, err error) error { return err }
+
+// errSays reports whether err wraps kind and its message contains s.
+func errSays(err, kind error, s string) bool {
+	return err != nil && errors.Is(err, kind) && strings.Contains(err.Error(), s)
+}
 
 // liveMappings returns how many mappings the registry holds.
 func liveMappings() int {

@@ -56,23 +56,28 @@ func follower(path string) error {
 	}
 	defer a.Close()
 	seen := 0
-	for r, err := range a.Follow(ctx, 0) {
-		if err != nil {
-			break
-		}
+	check := func(r rec) error {
 		if r.I != uint64(seen) || !r.valid() {
 			return fmt.Errorf("record %d is %+v: torn or wrong", seen, r)
 		}
 		seen++
+		return nil
+	}
+	for r, err := range a.Follow(ctx, 0) {
+		if err != nil {
+			break
+		}
+		if err := check(r); err != nil {
+			return err
+		}
 	}
 	if err := a.Refresh(); err != nil {
 		return err
 	}
 	for _, r := range a.Items()[seen:] {
-		if r.I != uint64(seen) || !r.valid() {
-			return fmt.Errorf("record %d is %+v: torn or wrong", seen, r)
+		if err := check(r); err != nil {
+			return err
 		}
-		seen++
 	}
 	fmt.Println(seen)
 	return nil
@@ -112,10 +117,7 @@ func TestKillWriterWithReaders(t *testing.T) {
 	}
 	var readers []reader
 	for range 2 {
-		cmd, stdin, stdout := startChild(t, "follower", path)
-		if line, err := stdout.ReadString('\n'); line != "open\n" {
-			t.Fatalf("reader said %q, %v; want \"open\"", line, err)
-		}
+		cmd, stdin, stdout := startOpen(t, "follower", path)
 		readers = append(readers, reader{stdin, stdout, cmd.Wait})
 	}
 	r := rand.New(rand.NewPCG(3, 4))

@@ -63,10 +63,7 @@ func BenchmarkAppendWithReaders(b *testing.B) {
 func startFollowers(b *testing.B, path string, n int) func(want int) {
 	var stops []func(int)
 	for range n {
-		cmd, stdin, stdout := startChild(b, "follower", path)
-		if line, err := stdout.ReadString('\n'); line != "open\n" {
-			b.Fatalf("follower said %q, %v", line, err)
-		}
+		cmd, stdin, stdout := startOpen(b, "follower", path)
 		stops = append(stops, func(want int) {
 			stdin.Close()
 			line, _ := stdout.ReadString('\n')
@@ -92,15 +89,8 @@ func startFollowers(b *testing.B, path string, n int) func(want int) {
 // Sync's own time.
 func BenchmarkSyncToReader(b *testing.B) {
 	path := arrayPath(b)
-	w, err := Create[rec](path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
-	cmd, stdin, stdout := startChild(b, "latency-reader", path)
-	if line, err := stdout.ReadString('\n'); line != "open\n" {
-		b.Fatalf("reader said %q, %v", line, err)
-	}
+	w := mustCreate[rec](b, path)
+	cmd, stdin, stdout := startOpen(b, "latency-reader", path)
 	var synced, syncs []time.Duration
 	epoch := time.Now()
 	for b.Loop() {
@@ -174,11 +164,7 @@ func latencyReader(path string) error {
 // the wait is long enough for that to matter little.)
 func BenchmarkWaitingReader(b *testing.B) {
 	path := arrayPath(b)
-	w, err := Create[rec](path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
+	mustCreate[rec](b, path)
 	var cpu, wall time.Duration
 	for b.Loop() {
 		cmd, stdin, stdout := startChild(b, "idle-reader", path)

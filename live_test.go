@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"strings"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -13,11 +13,7 @@ import (
 
 func TestArrayLockMatrix(t *testing.T) {
 	path := arrayPath(t)
-	w := mustCreate[rec](t, path)
-	appendN(t, w, 0, 3)
-	if err := w.Sync(); err != nil {
-		t.Fatal(err)
-	}
+	w := syncedArray(t, path, 3)
 	r := mustOpen[rec](t, path, RDONLY)
 	checkRecs(t, r, 3)
 	for _, c := range []struct {
@@ -29,7 +25,7 @@ func TestArrayLockMatrix(t *testing.T) {
 		{"Create over a writer", errOf(Create[rec](path)), "another writer"},
 		{"Truncate with a reader", w.Truncate(1), "readers have it open; records they may be reading would change"},
 	} {
-		if !errors.Is(c.err, ErrLocked) || !contains(c.err, c.want) {
+		if !errSays(c.err, ErrLocked, c.want) {
 			t.Errorf("%s: got %v; want ErrLocked saying %q", c.name, c.err, c.want)
 		}
 	}
@@ -45,7 +41,7 @@ func TestArrayLockMatrix(t *testing.T) {
 		t.Errorf("closed with a reader left: the sidecar is gone: %v", err)
 	}
 	checkStrictHeader(t, fileBytes(t, path))
-	if err := errOf(Create[rec](path)); !errors.Is(err, ErrLocked) || !contains(err, "readers have it open; Create would truncate it under them") {
+	if err := errOf(Create[rec](path)); !errSays(err, ErrLocked, "readers have it open; Create would truncate it under them") {
 		t.Errorf("Create over a reader: got %v; want ErrLocked", err)
 	}
 	checkRecs(t, r, 3)
@@ -60,19 +56,11 @@ func TestArrayLockMatrix(t *testing.T) {
 	checkClosedFile(t, path, 3)
 }
 
-func contains(err error, s string) bool {
-	return err != nil && strings.Contains(err.Error(), s)
-}
-
 func TestArrayReaderFollowsWriter(t *testing.T) {
 	defer func(old int64) { minReserve = old }(minReserve)
 	minReserve = 0 // so that the reader's mapping runs out and it maps again
 	path := arrayPath(t)
-	w := mustCreate[rec](t, path)
-	appendN(t, w, 0, 10)
-	if err := w.Sync(); err != nil {
-		t.Fatal(err)
-	}
+	w := syncedArray(t, path, 10)
 	r := mustOpen[rec](t, path, RDONLY)
 	checkRecs(t, r, 10)
 	early := r.Items()
@@ -234,5 +222,70 @@ func TestArrayGoroutineReaders(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestArrayReaderWaitsOutAWriter holds readers out as Create, Truncate and
+// Close do for a moment: a reader's Open waits lockWait for the writer, then
+// fails with ErrLocked; a reader the writer lets in meanwhile opens.
+func TestArrayReaderWaitsOutAWriter(t *testing.T) {
+	if runtime.GOOS == "aix" {
+		t.Skip("AIX locks belong to the process: the writer's own process is not held out")
+	}
+	path := arrayPath(t)
+	w := syncedArray(t, path, 3)
+	unlock, err := w.lockOutReaders("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = Open[rec](path, RDONLY)
+	if !errSays(err, ErrLocked, "a writer has held every reader out") {
+		t.Errorf("Open while the writer holds readers out: got %v; want ErrLocked", err)
+	}
+	checkFileError(t, err, path)
+	if d := time.Since(start); d < lockWait {
+		t.Errorf("Open gave up after %v; want it to wait %v", d, lockWait)
+	}
+	unlocked := make(chan struct{})
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		unlock()
+		close(unlocked)
+	}()
+	r := mustOpen[rec](t, path, RDONLY)
+	<-unlocked
+	checkRecs(t, r, 3)
+}
+
+// TestArrayRefreshOfARewrittenFile rewrites the header of a file with no
+// writer under its reader, as another program might: Refresh and Wait must
+// refuse what no longer fits, and the reader keep the records it had.
+func TestArrayRefreshOfARewrittenFile(t *testing.T) {
+	o := string(hostOrder)
+	for _, c := range []struct {
+		name, old, new string
+		kind           error
+		want           string
+	}{
+		{"a count past the end", "(2,)", "(9,)", ErrFormat, "the header counts 9 records of 24 bytes"},
+		{"another type", "('Gen', '" + o + "u4')", "('Gen', '" + o + "i4')", ErrType, "Gen: the file has '" + o + "i4', the Go type '" + o + "u4'"},
+		{"not a .npy file", "NUMPY", "NUMPZ", ErrFormat, "not a .npy file"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := arrayPath(t)
+			writeArray(t, path, 2)
+			r := mustOpen[rec](t, path, RDONLY)
+			rewriteHeaderText(t, path, c.old, c.new)
+			err := r.Refresh()
+			if !errSays(err, c.kind, c.want) {
+				t.Errorf("Refresh: got %v; want %v saying %q", err, c.kind, c.want)
+			}
+			checkFileError(t, err, path)
+			if err := r.Wait(context.Background(), 3); !errors.Is(err, c.kind) {
+				t.Errorf("Wait: got %v; want %v", err, c.kind)
+			}
+			checkRecs(t, r, 2)
+		})
 	}
 }

@@ -237,7 +237,7 @@ func TestMapInvalidArguments(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			before := liveMappings()
 			m, err := MapRegion(c.f, c.length, c.prot, c.flags, c.offset)
-			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.messageContain) {
+			if !errSays(err, ErrInvalid, c.messageContain) {
 				t.Fatalf("got %v; want ErrInvalid mentioning %q", err, c.messageContain)
 			}
 			if m != nil || liveMappings() != before {

@@ -95,7 +95,7 @@ func startChild(t testing.TB, role, path string) (*exec.Cmd, io.WriteCloser, *bu
 			return cmd, stdin, bufio.NewReader(stdout)
 		}
 		if isForeignBinary(err) {
-			t.Skipf("cannot start a child process of this architecture here: %v", err)
+			cannotRun(t, "cannot start a child process of this architecture here: %v", err)
 		}
 		if attempt == 3 {
 			t.Fatalf("starting a child process, 3 times: %v", err)
@@ -103,6 +103,17 @@ func startChild(t testing.TB, role, path string) (*exec.Cmd, io.WriteCloser, *bu
 		t.Logf("starting a child process: %v; trying again", err)
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// startOpen starts a child as startChild does and waits until it says it
+// has the array open.
+func startOpen(t testing.TB, role, path string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
+	t.Helper()
+	cmd, stdin, stdout := startChild(t, role, path)
+	if line, err := stdout.ReadString('\n'); line != "open\n" {
+		t.Fatalf("%s child said %q, %v; want \"open\"", role, line, err)
+	}
+	return cmd, stdin, stdout
 }
 
 // holdOpen opens the array, says "open", and keeps it open until its stdin
@@ -119,11 +130,7 @@ func holdOpen(path string, prot int) error {
 
 func TestArrayLockAcrossProcesses(t *testing.T) {
 	path := arrayPath(t)
-	a := mustCreate[rec](t, path)
-	a.Append(mkrec(0, 0))
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeArray(t, path, 1)
 	for _, c := range []struct {
 		child   string
 		refused []int // what this process may not open meanwhile
@@ -133,10 +140,7 @@ func TestArrayLockAcrossProcesses(t *testing.T) {
 		{"hold-RDONLY", nil, []int{RDONLY, RDWR}},
 	} {
 		t.Run(c.child, func(t *testing.T) {
-			cmd, stdin, stdout := startChild(t, c.child, path)
-			if line, err := stdout.ReadString('\n'); line != "open\n" {
-				t.Fatalf("child said %q, %v; want \"open\"", line, err)
-			}
+			cmd, stdin, _ := startOpen(t, c.child, path)
 			for _, prot := range c.refused {
 				if _, err := Open[rec](path, prot); !errors.Is(err, ErrLocked) {
 					t.Errorf("Open(prot %d) while the child holds the file: got %v; want ErrLocked", prot, err)
@@ -149,14 +153,13 @@ func TestArrayLockAcrossProcesses(t *testing.T) {
 					continue
 				}
 				checkRecs(t, r, 1)
-				r.Close()
+				mustClose(t, r)
 			}
 			stdin.Close()
 			if err := cmd.Wait(); err != nil {
 				t.Fatalf("child: %v", err)
 			}
-			w := mustOpen[rec](t, path, RDWR) // free again
-			w.Close()
+			mustClose(t, mustOpen[rec](t, path, RDWR)) // free again
 		})
 	}
 }

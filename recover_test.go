@@ -1,7 +1,6 @@
 package mmap
 
 import (
-	"errors"
 	"os"
 	"runtime"
 	"strings"
@@ -42,11 +41,7 @@ func crash[T any](t *testing.T, a *Array[T]) {
 
 func TestArrayCrashBeforeTheHeaderWasWritten(t *testing.T) {
 	path := arrayPath(t)
-	a := mustCreate[rec](t, path)
-	appendN(t, a, 0, 3)
-	if err := a.Sync(); err != nil {
-		t.Fatal(err)
-	}
+	a := syncedArray(t, path, 3)
 	appendN(t, a, 3, 5)
 	syncToTheHeader(t, a, 5) // the crash comes before the header is written
 	crash(t, a)
@@ -131,19 +126,18 @@ func TestArrayStaleSidecar(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			hdr, _ := h.Rewrite(b[:h.Len], 2)
-			f := openFile(t, path, os.O_RDWR)
-			f.WriteAt(hdr, 0)
-			f.Truncate(int64(len(hdr)) + 2*24)
+			hdr, err := h.Rewrite(b[:h.Len], 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, append(hdr, b[h.Len:h.Len+2*24]...), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := arrayPath(t)
-			a := mustCreate[rec](t, path)
-			appendN(t, a, 0, 7)
-			if err := a.Sync(); err != nil {
-				t.Fatal(err)
-			}
+			a := syncedArray(t, path, 7)
 			crash(t, a) // leaves a sidecar that counts 7
 			c.replace(t, path)
 			r := mustOpen[rec](t, path, RDONLY)
@@ -174,11 +168,7 @@ func TestArrayDamagedSidecar(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := arrayPath(t)
-			a := mustCreate[rec](t, path)
-			appendN(t, a, 0, 3)
-			if err := a.Sync(); err != nil { // slot 1 counts 3, slot 0 counts 0
-				t.Fatal(err)
-			}
+			a := syncedArray(t, path, 3) // slot 1 counts 3, slot 0 counts 0
 			ctl := a.side.ctl
 			crash(t, a)
 			sp := path + sidecarSuffix
@@ -235,7 +225,7 @@ func TestArrayDamagedFile(t *testing.T) {
 			for _, prot := range []int{RDONLY, RDWR} {
 				_, err := Open[rec](path, prot)
 				want := strings.ReplaceAll(c.want, "<", string(hostOrder))
-				if !errors.Is(err, c.kind) || !strings.Contains(err.Error(), want) {
+				if !errSays(err, c.kind, want) {
 					t.Fatalf("Open(prot %d): got %v; want %v saying %q", prot, err, c.kind, want)
 				}
 				checkFileError(t, err, path)
@@ -276,11 +266,7 @@ func npyFile(version, dict string, data int) []byte {
 // a Truncate may leave. (The power-cut test found numpy's view here.)
 func TestArrayCrashInTruncate(t *testing.T) {
 	path := arrayPath(t)
-	a := mustCreate[rec](t, path)
-	appendN(t, a, 0, 10)
-	if err := a.Sync(); err != nil {
-		t.Fatal(err)
-	}
+	a := syncedArray(t, path, 10)
 	a.count = 4 // Truncate(4), up to its header write
 	syncToTheHeader(t, a, 4)
 	crash(t, a)
