@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 
@@ -30,16 +31,11 @@ type exam struct {
 // examine reads the file at path and its sidecar, and decides what holds.
 // The file stays open, for dump, until close.
 func examine(path string) (*exam, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("%s: it is a %s, not a regular file", path, kindOfMode(fi.Mode()))
+	f, fi, err := openRegular(path)
+	if _, ok := err.(*fs.PathError); err != nil && !ok {
+		err = fmt.Errorf("%s: %w", path, err) // name the file, as a PathError does
 	}
 	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	e := &exam{f: f, report: report{File: path, Size: fi.Size()}}
@@ -65,6 +61,27 @@ func examine(path string) (*exam, error) {
 }
 
 func (e *exam) close() error { return e.f.Close() }
+
+// openRegular opens the file at path, which must be a regular file: it
+// looks before it opens, as opening a named pipe waits for a writer.
+func openRegular(path string) (*os.File, os.FileInfo, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("it is a %s, not a regular file", kindOfMode(fi.Mode()))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if fi, err = f.Stat(); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
 
 func kindOfMode(m os.FileMode) string {
 	switch {
@@ -139,18 +156,12 @@ func (e *exam) readSidecar(path string) []npy.Slot {
 // readSmall reads the file at path, which must be a regular file of at
 // most limit bytes.
 func readSmall(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, fi, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	switch {
-	case err != nil:
-		return nil, err
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("it is a %s, not a regular file", kindOfMode(fi.Mode()))
-	case fi.Size() > limit:
+	if fi.Size() > limit {
 		return nil, fmt.Errorf("it has %d bytes, more than a sidecar ever has", fi.Size())
 	}
 	return io.ReadAll(f)
