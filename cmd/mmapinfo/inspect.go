@@ -18,11 +18,12 @@ import (
 type exam struct {
 	report
 	f        *os.File
-	prefix   []byte     // the file's first bytes, as many as npy.Decide takes
-	parseErr error      // why the file's own header does not parse
-	state    *npy.State // what holds, if the header or the sidecar decides it
-	stateErr error      // why nothing holds
-	rec      *goType    // the Go type of a record, if there is one
+	prefix   []byte      // the file's first bytes, as many as npy.Decide takes
+	fileH    *npy.Header // the file's own header, if it parses
+	parseErr error       // why it does not
+	state    *npy.State  // what holds, if the header or the sidecar decides it
+	stateErr error       // why nothing holds
+	rec      *goType     // the Go type of a record, if there is one
 	recErr   *typeProblem
 	dev, ino uint64 // the file's identity, which a sidecar records
 	idErr    error  // why the file's identity is unknown
@@ -44,11 +45,10 @@ func examine(path string) (*exam, error) {
 		f.Close()
 		return nil, err
 	}
-	h, perr := npy.ParseFile(e.prefix)
-	e.parseErr = perr
+	e.fileH, e.parseErr = npy.ParseFile(e.prefix)
 	e.dev, e.ino, e.idErr = fileid.Of(f)
 	slots := e.readSidecar(path + ".meta")
-	st, err := npy.Decide(e.prefix, h, perr, slots)
+	st, err := npy.Decide(e.prefix, e.fileH, e.parseErr, slots)
 	if err != nil {
 		e.stateErr = err
 	} else {
@@ -210,8 +210,8 @@ func (e *exam) describeHeader() {
 				info.From = "slot " + strconv.Itoa(i)
 			}
 		}
-		if fh, err := npy.ParseFile(e.prefix); err == nil && len(fh.Shape) > 0 {
-			info.FileCount = &fh.Shape[0]
+		if e.fileH != nil && len(e.fileH.Shape) > 0 {
+			info.FileCount = &e.fileH.Shape[0]
 		}
 	}
 	info.RecordSize = recordSize(h)
