@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -416,6 +417,27 @@ func reportCases() []reportCase {
 			says: []string{"no flat Go type lays the fields out as the file does: 4 bytes of implicit padding after field a"},
 		},
 		{
+			name: "a type whose size overflows",
+			make: func(t *testing.T) string { return writeFile(t, header(t, hugeDType(), nil, 1), floats(1)) },
+			kind: kindNPY, status: unusable, openErr: "ErrType", count: 1,
+			says:    []string{"record size   overflows", "a record is too large for a Go type: its size in bytes overflows"},
+			library: openFails(mmap.ErrType),
+		},
+		{
+			name: "rows whose size overflows",
+			make: func(t *testing.T) string { return writeFile(t, header(t, f8, []int{math.MaxInt / 4}, 1), floats(1)) },
+			kind: kindNPY, status: unusable, openErr: "ErrType", count: 1,
+			says:    []string{"a record is too large for a Go type: its size in bytes overflows"},
+			library: openFails(mmap.ErrType),
+		},
+		{
+			name: "rows of no elements",
+			make: func(t *testing.T) string { return writeFile(t, header(t, f8, []int{0}, 3)) },
+			kind: kindNPY, status: unusable, openErr: "ErrType", count: 3,
+			says:    []string{"record size   0 bytes", "it has size 0"},
+			library: openFails(mmap.ErrType),
+		},
+		{
 			name: "a field named with a Go keyword",
 			make: func(t *testing.T) string {
 				d := npy.DType{Fields: []npy.Field{{Name: "type", Type: f8}}}
@@ -425,6 +447,11 @@ func reportCases() []reportCase {
 			says: []string{"Go type       struct { F0 float64 `npy:\"type\"` }"},
 		},
 	}
+}
+
+// hugeDType is a type of more bytes than an int64 counts.
+func hugeDType() npy.DType {
+	return npy.DType{Fields: []npy.Field{{Name: "m", Type: f8, Shape: []int{1 << 30, 1 << 30, 1 << 30}}}}
 }
 
 // nestedRec is the Go type of nestedDType.

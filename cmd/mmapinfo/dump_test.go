@@ -84,6 +84,12 @@ func TestDump(t *testing.T) {
 			return writeFile(t, header(t, f8, nil, 10), floats(3))
 		}, "10", []string{"0", "1.5", "3"}, "the header counts 10 records, but the file holds 3", exitVerdict},
 		{"Python objects", testdata("objects.npy"), "1", nil, `cannot decode "|O": Python objects`, exitVerdict},
+		{"a type whose size overflows", func(t *testing.T) string {
+			return writeFile(t, header(t, hugeDType(), nil, 1), floats(1))
+		}, "1", nil, "their size overflows", exitVerdict},
+		{"rows of no elements", func(t *testing.T) string {
+			return writeFile(t, header(t, f8, []int{0}, 3))
+		}, "1", nil, "records of shape [0] have no size that mmapinfo can read", exitVerdict},
 		{"not a .npy file", func(t *testing.T) string { return writeFile(t, []byte("hello")) }, "1", nil, "no records to dump: not a .npy file", exitVerdict},
 	} {
 		t.Run(c.name, func(t *testing.T) {

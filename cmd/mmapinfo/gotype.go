@@ -74,12 +74,16 @@ type typeProblem struct {
 }
 
 // recordType returns the flat type that holds one record of a file with
-// header h, or why there is none. A file in the other byte order has one,
-// and a problem: Open refuses it on this host.
-func recordType(h *npy.Header) (*goType, *typeProblem) {
+// header h, a record of size bytes (-1 if that overflows), or why there is
+// none. A file in the other byte order has one, and a problem: Open
+// refuses it on this host.
+func recordType(h *npy.Header, size int64) (*goType, *typeProblem) {
 	t, p := fromDType(h.DType, "")
 	if p != nil {
 		return nil, p
+	}
+	if size < 0 || size != int64(int(size)) {
+		return nil, &typeProblem{msg: "a record is too large for a Go type: its size in bytes overflows"}
 	}
 	for i := len(h.Shape) - 1; i >= 1; i-- {
 		if h.Shape[i] != int64(int(h.Shape[i])) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"strconv"
 
@@ -218,7 +219,7 @@ func (e *exam) describeHeader() {
 	if info.RecordSize > 0 && len(h.Shape) > 0 {
 		info.Capacity = (e.Size - int64(h.Len)) / info.RecordSize
 	}
-	e.rec, e.recErr = recordType(h)
+	e.rec, e.recErr = recordType(h, info.RecordSize)
 	if e.rec != nil {
 		info.GoType = e.rec.String()
 	}
@@ -228,17 +229,46 @@ func (e *exam) describeHeader() {
 // recordSize is the size in bytes of one record of the array h describes:
 // an element of its type times the elements of a row; -1 if it overflows.
 func recordSize(h *npy.Header) int64 {
-	n := int64(h.DType.Itemsize())
-	if n < 0 {
+	n, ok := sizeOf(h.DType)
+	if ok {
+		n, ok = timesDims(n, h.Shape[min(1, len(h.Shape)):])
+	}
+	if !ok {
 		return -1
 	}
-	for _, d := range h.Shape[min(1, len(h.Shape)):] {
-		if d != 0 && n > (1<<63-1)/d {
-			return -1
-		}
-		n *= d
-	}
 	return n
+}
+
+// sizeOf is the size of d in bytes, false if it overflows: then the sizes
+// that d.Itemsize adds up are not those of d's fields.
+func sizeOf(d npy.DType) (int64, bool) {
+	if !d.Structured() {
+		n := int64(d.Itemsize())
+		return n, n >= 0
+	}
+	var total int64
+	for _, f := range d.Fields {
+		n, ok := sizeOf(f.Type)
+		if ok {
+			n, ok = timesDims(n, f.Shape)
+		}
+		if !ok || total > math.MaxInt64-n {
+			return 0, false
+		}
+		total += n
+	}
+	return total, total == int64(d.Itemsize())
+}
+
+// timesDims returns n times each of dims, false if it overflows.
+func timesDims[N int | int64](n int64, dims []N) (int64, bool) {
+	for _, d := range dims {
+		if d != 0 && n > math.MaxInt64/int64(d) {
+			return 0, false
+		}
+		n *= int64(d)
+	}
+	return n, true
 }
 
 // fieldsOf describes the fields of a structured type, with their offsets.
@@ -246,15 +276,10 @@ func fieldsOf(d npy.DType) []fieldInfo {
 	var fields []fieldInfo
 	off := 0
 	for _, f := range d.Fields {
-		size := f.Type.Itemsize()
-		for _, n := range f.Shape {
-			size *= n
-		}
-		fi := fieldInfo{Name: f.Name, Type: f.Type.String(), Shape: f.Shape, Offset: off, Size: size, Padding: f.Padding()}
+		size := f.Type.Itemsize() * product(f.Shape)
+		fi := fieldInfo{Name: f.Name, Type: f.Type.Str, Shape: f.Shape, Offset: off, Size: size, Padding: f.Padding()}
 		if f.Type.Structured() {
-			fi.Fields = fieldsOf(f.Type)
-		} else {
-			fi.Type = f.Type.Str
+			fi.Type, fi.Fields = f.Type.String(), fieldsOf(f.Type)
 		}
 		fields = append(fields, fi)
 		off += size
