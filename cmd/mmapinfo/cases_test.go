@@ -385,6 +385,25 @@ func reportCases() []reportCase {
 			library: openFails[float64](mmap.ErrType),
 		},
 		{
+			name: "numbers in the native byte order",
+			make: func(t *testing.T) string {
+				return writeFile(t, header(t, npy.DType{Str: "=f8"}, nil, 2), floats(2))
+			},
+			kind: kindNPY, status: unusable, openErr: "ErrByteOrder", count: 2,
+			says:    []string{"byte order    native (=)", "the numbers are in the writer's native byte order ('='), which the file does not name (the record: the file has '=f8', the Go type '" + string(hostOrder) + "f8')"},
+			library: openFails[float64](mmap.ErrByteOrder),
+		},
+		{
+			name: "numbers in both byte orders",
+			make: func(t *testing.T) string {
+				d := npy.DType{Fields: []npy.Field{{Name: "A", Type: npy.DType{Str: "<i4"}}, {Name: "B", Type: npy.DType{Str: ">i4"}}}}
+				return writeFile(t, header(t, d, nil, 2), make([]byte, 16))
+			},
+			kind: kindNPY, status: unusable, openErr: "ErrByteOrder", count: 2,
+			says:    []string{"byte order    mixed (not this host's", "the numbers mix byte orders ("},
+			library: openFails[struct{ A, B int32 }](mmap.ErrByteOrder),
+		},
+		{
 			name: "a field named with a Go keyword",
 			make: func(t *testing.T) string {
 				d := npy.DType{Fields: []npy.Field{{Name: "type", Type: f8}}}

@@ -50,15 +50,16 @@ func (t *goType) String() string {
 	return t.kind.String()
 }
 
-// numberKinds maps the type strings of flat numbers, in both byte orders, to
-// their kinds, as npy.FromLayout writes them.
+// numberKinds maps the type strings of flat numbers, in either byte order
+// or the native one ('='), to their kinds, as npy.FromLayout writes them.
+// Open refuses all but this host's order with ErrByteOrder, not ErrType.
 var numberKinds = func() map[string]flat.Kind {
 	m := map[string]flat.Kind{}
 	for k := flat.Invalid; k <= flat.Interface; k++ {
 		if !k.Number() {
 			continue
 		}
-		for _, order := range []byte{'<', '>'} {
+		for _, order := range []byte{'<', '>', '='} {
 			if d, _, err := npy.FromLayout(&flat.Layout{Kind: k, Size: k.Size()}, order); err == nil {
 				m[d.Str] = k
 			}
