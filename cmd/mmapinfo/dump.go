@@ -136,7 +136,7 @@ func decodable(d npy.DType, path string) error {
 				continue
 			case f.Shape != nil && f.Type.Itemsize() == 0:
 				// Its values, none of them in the file, could be any number.
-				return fmt.Errorf("cannot decode %s: a subarray of a type of size 0", inField(fpath))
+				return fmt.Errorf("cannot decode %sa subarray of a type of size 0", inField(fpath))
 			}
 			if err := decodable(f.Type, fpath); err != nil {
 				return err

@@ -84,6 +84,16 @@ func TestDump(t *testing.T) {
 			return writeFile(t, header(t, f8, nil, 10), floats(3))
 		}, "10", []string{"0", "1.5", "3"}, "the header counts 10 records, but the file holds 3", exitVerdict},
 		{"Python objects", testdata("objects.npy"), "1", nil, `cannot decode "|O": Python objects`, exitVerdict},
+		{"numbers in the native byte order", func(t *testing.T) string {
+			return writeFile(t, header(t, npy.DType{Str: "=f8"}, nil, 1), floats(1))
+		}, "1", nil, `cannot decode "=f8": in the native byte order of a host it does not name`, exitVerdict},
+		{"integers of 3 bytes", func(t *testing.T) string {
+			return writeFile(t, header(t, npy.DType{Str: "<i3"}, nil, 1), make([]byte, 3))
+		}, "1", nil, `cannot decode "<i3": a type that mmapinfo does not decode`, exitVerdict},
+		{"a subarray of a type of size 0", func(t *testing.T) string {
+			d := npy.DType{Fields: []npy.Field{{Name: "a", Type: f8}, {Name: "z", Type: npy.DType{Str: "|V0"}, Shape: []int{2}}}}
+			return writeFile(t, header(t, d, nil, 1), floats(1))
+		}, "1", nil, "cannot decode field z: a subarray of a type of size 0", exitVerdict},
 		{"a type whose size overflows", func(t *testing.T) string {
 			return writeFile(t, header(t, hugeDType(), nil, 1), floats(1))
 		}, "1", nil, "their size overflows", exitVerdict},
