@@ -404,6 +404,42 @@ func reportCases() []reportCase {
 			library: openFails[struct{ A, B int32 }](mmap.ErrByteOrder),
 		},
 		{
+			name: "a header with room for 4 digits",
+			make: func(t *testing.T) string {
+				return writeFile(t, tightHeader("{'descr':'"+string(hostOrder)+"f8','fortran_order':False,'shape':(5,)}"), floats(5))
+			},
+			kind: kindNPY, status: healthy, count: 5,
+			says:    []string{"data offset   64", "the header has room to count 9999 records: appends past that fail"},
+			library: openCount[float64](5),
+		},
+		{
+			name: "a field with no name",
+			make: func(t *testing.T) string {
+				d := npy.DType{Fields: []npy.Field{{Name: "a", Type: f8}, {Type: f8}}}
+				return writeFile(t, header(t, d, nil, 1), floats(2))
+			},
+			kind: kindNPY, status: unusable, openErr: "ErrType", count: 1,
+			says:    []string{"field 1 has no name, which no Go field has"},
+			library: openFails[float64](mmap.ErrType),
+		},
+		{
+			name: "a sidecar larger than any",
+			make: func(t *testing.T) string {
+				path := writeFile(t, h(t, 5), floats(5))
+				if err := os.WriteFile(path+".meta", nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Truncate(path+".meta", 1<<26+1); err != nil {
+					t.Fatal(err)
+				}
+				return path
+			},
+			kind: kindNPY, status: damaged, count: 5,
+			says:    []string{"data.npy.meta: it has 67108865 bytes, more than a sidecar ever has", "a reader does without it"},
+			rdonly:  "opens 5 records",
+			library: openCount[float64](5),
+		},
+		{
 			name: "a field named with a Go keyword",
 			make: func(t *testing.T) string {
 				d := npy.DType{Fields: []npy.Field{{Name: "type", Type: f8}}}
