@@ -448,6 +448,19 @@ func reportCases() []reportCase {
 			kind: kindNPY, status: healthy, count: 1,
 			says: []string{"Go type       struct { F0 float64 `npy:\"type\"` }"},
 		},
+		{
+			name: "a field named as another field's Go name",
+			make: func(t *testing.T) string {
+				d := npy.DType{Fields: []npy.Field{{Name: "F1", Type: f8}, {Name: "1x", Type: f8}}}
+				return writeFile(t, header(t, d, nil, 1), floats(2))
+			},
+			kind: kindNPY, status: healthy, count: 1,
+			says: []string{"Go type       struct { F1 float64; F1_ float64 `npy:\"1x\"` }"},
+			library: openCount[struct {
+				F1  float64
+				F1_ float64 `npy:"1x"`
+			}](1),
+		},
 	}
 }
 

@@ -126,6 +126,7 @@ func fromDType(d npy.DType, path string) (*goType, *typeProblem) {
 		return nil, &typeProblem{msg: fmt.Sprintf("%s%s is %s", inField(path), strconv.Quote(d.Str), why)}
 	}
 	t := &goType{kind: flat.Struct}
+	used := map[string]bool{}
 	for i, f := range d.Fields {
 		if f.Padding() {
 			pad := &goType{kind: flat.Array, len: f.Type.Itemsize(), elem: &goType{kind: flat.Uint8}}
@@ -143,19 +144,26 @@ func fromDType(d npy.DType, path string) (*goType, *typeProblem) {
 		for j := len(f.Shape) - 1; j >= 0; j-- {
 			ft = &goType{kind: flat.Array, len: f.Shape[j], elem: ft}
 		}
-		name, tag := goName(f.Name, i)
+		name, tag := goName(f.Name, i, used)
+		used[name] = true
 		t.fields = append(t.fields, flat.Field{Name: name, Tag: tag, Type: ft})
 	}
 	return t, nil
 }
 
 // goName is the name of a Go field for numpy field name, field i of its
-// struct: the same, or F<i> with an npy tag that gives the numpy name.
-func goName(name string, i int) (string, string) {
-	if token.IsIdentifier(name) && name != "_" {
+// struct, whose fields before it have the Go names used: the same, or F<i>
+// (with as many _ after it as make it new) with an npy tag that gives the
+// numpy name.
+func goName(name string, i int, used map[string]bool) (string, string) {
+	if token.IsIdentifier(name) && name != "_" && !used[name] {
 		return name, ""
 	}
-	return "F" + strconv.Itoa(i), "npy:" + strconv.Quote(name)
+	g := "F" + strconv.Itoa(i)
+	for used[g] {
+		g += "_"
+	}
+	return g, "npy:" + strconv.Quote(name)
 }
 
 func inField(path string) string {
