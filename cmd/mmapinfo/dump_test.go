@@ -74,6 +74,7 @@ func TestDump(t *testing.T) {
 		{"rows", testdata("matrix.npy"), "3", []string{"[0,0.25]", "[0.5,0.75]", "[1,1.25]"}, "", exitOK},
 		{"rows in Fortran order", testdata("fortran.npy"), "2", []string{"[0,1,2]", "[3,4,5]"}, "", exitOK},
 		{"a 0-dimensional array", testdata("scalar.npy"), "1", []string{"3.5"}, "", exitOK},
+		{"no value of a 0-dimensional array", testdata("scalar.npy"), "0", nil, "", exitOK},
 		{"big-endian integers", testdata("big-endian.npy"), "9", []string{"0", "1", "2", "3"}, "", exitOK},
 		{"the first records", testdata("../../../testdata/little-endian.npy"), "2", []string{
 			`{"I":0,"Gen":0,"Sum":7146057691288625177}`, `{"I":1,"Gen":0,"Sum":100028436902272046}`,
@@ -84,6 +85,11 @@ func TestDump(t *testing.T) {
 			return writeFile(t, header(t, f8, nil, 10), floats(3))
 		}, "10", []string{"0", "1.5", "3"}, "the header counts 10 records, but the file holds 3", exitVerdict},
 		{"Python objects", testdata("objects.npy"), "1", nil, `cannot decode "|O": Python objects`, exitVerdict},
+		{"Python objects in a nested field", func(t *testing.T) string {
+			in := npy.DType{Fields: []npy.Field{{Name: "o", Type: npy.DType{Str: "|O"}}}}
+			d := npy.DType{Fields: []npy.Field{{Name: "a", Type: f8}, {Name: "in", Type: in}}}
+			return writeFile(t, header(t, d, nil, 1), floats(2))
+		}, "1", nil, `cannot decode field in.o: "|O": Python objects`, exitVerdict},
 		{"numbers in the native byte order", func(t *testing.T) string {
 			return writeFile(t, header(t, npy.DType{Str: "=f8"}, nil, 1), floats(1))
 		}, "1", nil, `cannot decode "=f8": in the native byte order of a host it does not name`, exitVerdict},
