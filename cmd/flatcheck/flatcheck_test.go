@@ -41,22 +41,17 @@ func goCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
 		t.Fatalf("go env: %v", err)
 	}
 	host := strings.Fields(string(out))
-	cmd := exec.Command("go", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS="+host[0], "GOARCH="+host[1], "CGO_ENABLED=0", "GOWORK=off")
+	cmd := command(dir, "go", args...)
+	cmd.Env = append(cmd.Env, "GOOS="+host[0], "GOARCH="+host[1], "CGO_ENABLED=0")
 	return cmd
 }
 
+// TestAnalyzer runs flatcheck on the misuse module, which must report the
+// diagnostics of its // want comments; then it runs the misuse program,
+// which prints the run-time messages of the instances in its main
+// function, and compares them with flatcheck's there: in a command, the
+// linker names the package "main" in type arguments.
 func TestAnalyzer(t *testing.T) {
-	needGo(t)
-	analysistest.Run(t, absPath(t, misuse), Analyzer, "./...")
-}
-
-// TestMessagesOfACommand runs the misuse program, which prints the
-// run-time messages of the instances in its main function, and compares
-// them with flatcheck's there: in a command, the linker names the
-// package "main" in type arguments.
-func TestMessagesOfACommand(t *testing.T) {
 	needGo(t)
 	var got []string
 	for _, r := range analysistest.Run(t, absPath(t, misuse), Analyzer, "./...") {
@@ -118,6 +113,8 @@ func TestVetTool(t *testing.T) {
 	}
 }
 
+// command returns the command name with args, running in dir in the
+// module there alone, not the workspace (misuse is not one of its modules).
 func command(dir, name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir

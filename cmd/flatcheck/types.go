@@ -95,16 +95,10 @@ func (n *namer) typeParamIn(t types.Type, seen map[*types.Named]bool) bool {
 		}
 		seen[t] = true
 		return n.local[t.Obj()].generic || in(slices.Collect(t.TypeArgs().Types())...) || in(t.Underlying())
-	case *types.Pointer:
-		return in(t.Elem())
-	case *types.Array:
-		return in(t.Elem())
-	case *types.Slice:
-		return in(t.Elem())
-	case *types.Chan:
-		return in(t.Elem())
 	case *types.Map:
 		return in(t.Key(), t.Elem())
+	case interface{ Elem() types.Type }: // a pointer, array, slice or channel
+		return in(t.Elem())
 	case *types.Struct:
 		return vars(slices.Collect(t.Fields())...)
 	case *types.Signature:

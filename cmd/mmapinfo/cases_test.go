@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -33,16 +34,7 @@ func reportCases() []reportCase {
 		{
 			name: "an Array file its writer closed",
 			make: func(t *testing.T) string {
-				path := filepath.Join(tempDir(t), "data.npy")
-				a, err := mmap.Create[float64](path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i := range 10 {
-					if err := a.Append(float64(i)); err != nil {
-						t.Fatal(err)
-					}
-				}
+				a, path := createFloats(t, 10)
 				if err := a.Close(); err != nil {
 					t.Fatal(err)
 				}
@@ -51,34 +43,18 @@ func reportCases() []reportCase {
 			kind: kindNPY, status: healthy, count: 10,
 			says:    []string{"plain .npy file", "Go type       float64", "capacity      10 records", "data offset   128"},
 			rdonly:  "opens 10 records",
-			library: openFloats(10),
+			library: openCount[float64](10),
 		},
 		{
 			name: "an Array file its writer has open",
-			make: func(t *testing.T) string {
-				path := filepath.Join(tempDir(t), "data.npy")
-				a, err := mmap.Create[float64](path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { a.Close() })
-				for i := range 10 {
-					if err := a.Append(float64(i)); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := a.Sync(); err != nil {
-					t.Fatal(err)
-				}
-				return path
-			},
+			make: writerHasOpen,
 			kind: kindArray, status: healthy, count: 10,
 			says:   []string{"Array file, format 2", "of this file", "checksum good; newest; the file's header is its copy", "live count  10", "a writer has the file open", "more records: a writer grows the file"},
 			never:  []string{"header        from", "as slot", "problem"},
 			rdonly: "opens 10 records",
 			rdwr:   "opens 10 records, unless a writer still has it (ErrLocked)",
 			library: func(t *testing.T, path string) {
-				openFloats(10)(t, path)
+				openCount[float64](10)(t, path)
 				if _, err := mmap.Open[float64](path, mmap.RDWR); !errors.Is(err, mmap.ErrLocked) {
 					t.Errorf("a second writer: got %v; want ErrLocked", err)
 				}
@@ -86,17 +62,13 @@ func reportCases() []reportCase {
 		},
 		{
 			name: "a writer that stopped before it wrote the header",
-			make: func(t *testing.T) string {
-				path := writeFile(t, h(t, 3), floats(5))
-				sidecar{slots: [2]npy.Slot{{Seq: 1, Count: 3, Header: h(t, 3)}, {Seq: 2, Count: 5, Header: h(t, 5)}}}.write(t, path)
-				return path
-			},
+			make: stoppedBeforeHeader,
 			kind: kindArray, status: damaged, count: 5,
 			says:   []string{"from slot 1 of the sidecar (the file's own counts 3 records)", "the file's header is slot 0's, which counts 3 records; slot 1, the newest, counts 5"},
 			rdonly: "opens 5 records, as slot 1 counts, and leaves the file as it is",
 			rdwr:   "rewrites the header from slot 1, and opens 5 records",
 			library: func(t *testing.T, path string) {
-				openFloats(5)(t, path)
+				openCount[float64](5)(t, path)
 				if r := reportOf(t, path); r.Verdict.Status != damaged {
 					t.Fatalf("after Open(RDONLY): %s; want the file left as it was", r.Verdict.Status)
 				}
@@ -135,7 +107,7 @@ func reportCases() []reportCase {
 			kind: kindArray, status: damaged, count: 5,
 			says:    []string{"of another file", "belongs to another file", "Open does without it"},
 			rdonly:  "opens 5 records",
-			library: openFloats(5),
+			library: openCount[float64](5),
 		},
 		{
 			name: "a damaged control page",
@@ -150,7 +122,7 @@ func reportCases() []reportCase {
 			kind: kindNPY, status: damaged, count: 5,
 			says:    []string{"checksum mismatch", "is not a sidecar, or its control page is damaged"},
 			rdonly:  "opens 5 records",
-			library: openFloats(5),
+			library: openCount[float64](5),
 		},
 		{
 			name: "a slot torn, the other good",
@@ -165,7 +137,7 @@ func reportCases() []reportCase {
 			kind: kindArray, status: damaged, count: 5,
 			says:    []string{"slot 1      bad: slot checksum mismatch", "slot 1 of the sidecar is bad"},
 			rdonly:  "opens 5 records",
-			library: openFloats(5),
+			library: openCount[float64](5),
 		},
 		{
 			name: "both slots damaged",
@@ -183,7 +155,7 @@ func reportCases() []reportCase {
 			kind: kindArray, status: damaged, count: 5,
 			says:    []string{"no slot of the sidecar is valid"},
 			rdonly:  "opens 5 records",
-			library: openFloats(5),
+			library: openCount[float64](5),
 		},
 		{
 			name: "slots that do not describe the header",
@@ -195,7 +167,7 @@ func reportCases() []reportCase {
 			kind: kindArray, status: damaged, count: 5,
 			says:    []string{"do not describe the file's header"},
 			rdonly:  "opens 5 records",
-			library: openFloats(5),
+			library: openCount[float64](5),
 		},
 		{
 			name: "a slot whose header does not count its records",
@@ -208,7 +180,7 @@ func reportCases() []reportCase {
 			says:    []string{"does not count its 7 records"},
 			never:   []string{"do not describe"},
 			rdonly:  "fails with ErrFormat",
-			library: openFails(mmap.ErrFormat),
+			library: openFails[float64](mmap.ErrFormat),
 		},
 		{
 			name: "a sidecar that cannot be read",
@@ -224,7 +196,7 @@ func reportCases() []reportCase {
 			rdonly: "opens 5 records",
 			rdwr:   "fails: it cannot open the sidecar for writing",
 			library: func(t *testing.T, path string) {
-				openFloats(5)(t, path)
+				openCount[float64](5)(t, path)
 				if _, err := mmap.Open[float64](path, mmap.RDWR); err == nil {
 					t.Error("Open(RDWR) opened a file whose sidecar is a directory")
 				}
@@ -241,21 +213,21 @@ func reportCases() []reportCase {
 			says:    []string{"slot 1      empty, never written"},
 			never:   []string{"problem"},
 			rdonly:  "opens 5 records",
-			library: openFloats(5),
+			library: openCount[float64](5),
 		},
 		{
 			name: "a header that counts more records than the file holds",
 			make: func(t *testing.T) string { return writeFile(t, h(t, 10), floats(4)) },
 			kind: kindNPY, status: unusable, openErr: "ErrFormat", count: 10,
 			says:    []string{"the header counts 10 records of 8 bytes from offset 128, but the file has 160 bytes", "capacity      4 records"},
-			library: openFails(mmap.ErrFormat),
+			library: openFails[float64](mmap.ErrFormat),
 		},
 		{
 			name: "a file cut inside its header",
 			make: func(t *testing.T) string { return writeFile(t, h(t, 5)[:50]) },
 			kind: kindNeither, status: unusable, openErr: "ErrFormat",
 			says:    []string{"the file ends inside the .npy header"},
-			library: openFails(mmap.ErrFormat),
+			library: openFails[float64](mmap.ErrFormat),
 		},
 		{
 			name: "random bytes",
@@ -266,14 +238,14 @@ func reportCases() []reportCase {
 			},
 			kind: kindNeither, status: unusable, openErr: "ErrFormat",
 			says:    []string{"not a .npy file"},
-			library: openFails(mmap.ErrFormat),
+			library: openFails[float64](mmap.ErrFormat),
 		},
 		{
 			name: "an empty file",
 			make: func(t *testing.T) string { return writeFile(t) },
 			kind: kindNeither, status: unusable, openErr: "ErrFormat",
 			says:    []string{"the file is empty"},
-			library: openFails(mmap.ErrFormat),
+			library: openFails[float64](mmap.ErrFormat),
 		},
 		{
 			name: "an unknown .npy version",
@@ -284,14 +256,14 @@ func reportCases() []reportCase {
 			},
 			kind: kindNeither, status: unusable, openErr: "ErrFormat",
 			says:    []string{".npy format version 4.0"},
-			library: openFails(mmap.ErrFormat),
+			library: openFails[float64](mmap.ErrFormat),
 		},
 		{
 			name: "a header longer than numpy reads",
 			make: func(t *testing.T) string { return writeFile(t, bigHeader()) },
 			kind: kindNeither, status: unusable, openErr: "ErrFormat",
 			says:    []string{"numpy reads at most 10000"},
-			library: openFails(mmap.ErrFormat),
+			library: openFails[float64](mmap.ErrFormat),
 		},
 		{
 			name: "a header that does not parse",
@@ -301,7 +273,7 @@ func reportCases() []reportCase {
 			},
 			kind: kindNeither, status: unusable, openErr: "ErrFormat",
 			says:    []string{"header has the key 'DESCR'"},
-			library: openFails(mmap.ErrFormat),
+			library: openFails[float64](mmap.ErrFormat),
 		},
 		{
 			name: "numpy's little-endian records",
@@ -360,17 +332,8 @@ func reportCases() []reportCase {
 				return writeFile(t, header(t, d, []int{3}, 2), make([]byte, 24))
 			},
 			kind: kindNPY, status: healthy, count: 2,
-			says: []string{"Go type       [3]float32", "record size   12 bytes"},
-			library: func(t *testing.T, path string) {
-				a, err := mmap.Open[[3]float32](path, mmap.RDONLY)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer a.Close()
-				if a.Len() != 2 {
-					t.Errorf("Open[[3]float32]: %d records; want 2", a.Len())
-				}
-			},
+			says:    []string{"Go type       [3]float32", "record size   12 bytes"},
+			library: openCount[[3]float32](2),
 		},
 		{
 			name: "nested structs and subarrays",
@@ -378,17 +341,8 @@ func reportCases() []reportCase {
 				return writeFile(t, header(t, nestedDType(), nil, 3), make([]byte, 3*32))
 			},
 			kind: kindNPY, status: healthy, count: 3,
-			says: []string{"Go type       struct { ID int64; Pos [2]struct { X float32; Y float32 }; Tags [8]uint8 }"},
-			library: func(t *testing.T, path string) {
-				a, err := mmap.Open[nestedRec](path, mmap.RDONLY)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer a.Close()
-				if a.Len() != 3 {
-					t.Errorf("Open[nestedRec]: %d records; want 3", a.Len())
-				}
-			},
+			says:    []string{"Go type       struct { ID int64; Pos [2]struct { X float32; Y float32 }; Tags [8]uint8 }"},
+			library: openCount[nestedRec](3),
 		},
 		{
 			name: "complex numbers",
@@ -396,14 +350,8 @@ func reportCases() []reportCase {
 				return writeFile(t, header(t, npy.DType{Str: string(hostOrder) + "c16"}, nil, 2), make([]byte, 32))
 			},
 			kind: kindNPY, status: healthy, count: 2,
-			says: []string{"Go type       complex128"},
-			library: func(t *testing.T, path string) {
-				a, err := mmap.Open[complex128](path, mmap.RDONLY)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer a.Close()
-			},
+			says:    []string{"Go type       complex128"},
+			library: openCount[complex128](2),
 		},
 		{
 			name: "a packed struct that no Go type lays out",
@@ -416,6 +364,82 @@ func reportCases() []reportCase {
 			says: []string{"no flat Go type lays the fields out as the file does: 4 bytes of implicit padding after field a"},
 		},
 		{
+			name: "a type whose size overflows",
+			make: func(t *testing.T) string { return writeFile(t, header(t, hugeDType(), nil, 1), floats(1)) },
+			kind: kindNPY, status: unusable, openErr: "ErrType", count: 1,
+			says:    []string{"record size   overflows", "a record is too large for a Go type: its size in bytes overflows"},
+			library: openFails[float64](mmap.ErrType),
+		},
+		{
+			name: "rows whose size overflows",
+			make: func(t *testing.T) string { return writeFile(t, header(t, f8, []int{math.MaxInt / 4}, 1), floats(1)) },
+			kind: kindNPY, status: unusable, openErr: "ErrType", count: 1,
+			says:    []string{"a record is too large for a Go type: its size in bytes overflows"},
+			library: openFails[float64](mmap.ErrType),
+		},
+		{
+			name: "rows of no elements",
+			make: func(t *testing.T) string { return writeFile(t, header(t, f8, []int{0}, 3)) },
+			kind: kindNPY, status: unusable, openErr: "ErrType", count: 3,
+			says:    []string{"record size   0 bytes", "it has size 0"},
+			library: openFails[float64](mmap.ErrType),
+		},
+		{
+			name: "numbers in the native byte order",
+			make: func(t *testing.T) string {
+				return writeFile(t, header(t, npy.DType{Str: "=f8"}, nil, 2), floats(2))
+			},
+			kind: kindNPY, status: unusable, openErr: "ErrByteOrder", count: 2,
+			says:    []string{"byte order    native (=)", "the numbers are in the writer's native byte order ('='), which the file does not name (the record: the file has '=f8', the Go type '" + string(hostOrder) + "f8')"},
+			library: openFails[float64](mmap.ErrByteOrder),
+		},
+		{
+			name: "numbers in both byte orders",
+			make: func(t *testing.T) string {
+				d := npy.DType{Fields: []npy.Field{{Name: "A", Type: npy.DType{Str: "<i4"}}, {Name: "B", Type: npy.DType{Str: ">i4"}}}}
+				return writeFile(t, header(t, d, nil, 2), make([]byte, 16))
+			},
+			kind: kindNPY, status: unusable, openErr: "ErrByteOrder", count: 2,
+			says:    []string{"byte order    mixed (not this host's", "the numbers mix byte orders ("},
+			library: openFails[struct{ A, B int32 }](mmap.ErrByteOrder),
+		},
+		{
+			name: "a header with room for 4 digits",
+			make: func(t *testing.T) string {
+				return writeFile(t, tightHeader("{'descr':'"+string(hostOrder)+"f8','fortran_order':False,'shape':(5,)}"), floats(5))
+			},
+			kind: kindNPY, status: healthy, count: 5,
+			says:    []string{"data offset   64", "the header has room to count 9999 records: appends past that fail"},
+			library: openCount[float64](5),
+		},
+		{
+			name: "a field with no name",
+			make: func(t *testing.T) string {
+				d := npy.DType{Fields: []npy.Field{{Name: "a", Type: f8}, {Type: f8}}}
+				return writeFile(t, header(t, d, nil, 1), floats(2))
+			},
+			kind: kindNPY, status: unusable, openErr: "ErrType", count: 1,
+			says:    []string{"field 1 has no name, which no Go field has"},
+			library: openFails[float64](mmap.ErrType),
+		},
+		{
+			name: "a sidecar larger than any",
+			make: func(t *testing.T) string {
+				path := writeFile(t, h(t, 5), floats(5))
+				if err := os.WriteFile(path+".meta", nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Truncate(path+".meta", 1<<26+1); err != nil {
+					t.Fatal(err)
+				}
+				return path
+			},
+			kind: kindNPY, status: damaged, count: 5,
+			says:    []string{"data.npy.meta: it has 67108865 bytes, more than a sidecar ever has", "a reader does without it"},
+			rdonly:  "opens 5 records",
+			library: openCount[float64](5),
+		},
+		{
 			name: "a field named with a Go keyword",
 			make: func(t *testing.T) string {
 				d := npy.DType{Fields: []npy.Field{{Name: "type", Type: f8}}}
@@ -424,7 +448,67 @@ func reportCases() []reportCase {
 			kind: kindNPY, status: healthy, count: 1,
 			says: []string{"Go type       struct { F0 float64 `npy:\"type\"` }"},
 		},
+		{
+			name: "a field named as another field's Go name",
+			make: func(t *testing.T) string {
+				d := npy.DType{Fields: []npy.Field{{Name: "F1", Type: f8}, {Name: "1x", Type: f8}}}
+				return writeFile(t, header(t, d, nil, 1), floats(2))
+			},
+			kind: kindNPY, status: healthy, count: 1,
+			says: []string{"Go type       struct { F1 float64; F1_ float64 `npy:\"1x\"` }"},
+			library: openCount[struct {
+				F1  float64
+				F1_ float64 `npy:"1x"`
+			}](1),
+		},
 	}
+}
+
+// createFloats creates an Array file of n float64 records, 0 to n-1, and
+// returns it, open, and its path.
+func createFloats(t *testing.T, n int) (*mmap.Array[float64], string) {
+	t.Helper()
+	path := filepath.Join(tempDir(t), "data.npy")
+	a, err := mmap.Create[float64](path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	for i := range n {
+		if err := a.Append(float64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a, path
+}
+
+// writerHasOpen writes an Array file of 10 records that its writer has
+// open, synced: a file with every part that a report describes.
+func writerHasOpen(t *testing.T) string {
+	t.Helper()
+	a, path := createFloats(t, 10)
+	if err := a.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// stoppedBeforeHeader writes an Array file of 5 records whose writer
+// stopped after it made the sidecar's slot 1 durable and before it wrote
+// the header, which still counts 3.
+func stoppedBeforeHeader(t *testing.T) string {
+	t.Helper()
+	path := writeFile(t, header(t, f8, nil, 3), floats(5))
+	sidecar{slots: [2]npy.Slot{
+		{Seq: 1, Count: 3, Header: header(t, f8, nil, 3)},
+		{Seq: 2, Count: 5, Header: header(t, f8, nil, 5)},
+	}}.write(t, path)
+	return path
+}
+
+// hugeDType is a type of more bytes than an int64 counts.
+func hugeDType() npy.DType {
+	return npy.DType{Fields: []npy.Field{{Name: "m", Type: f8, Shape: []int{1 << 30, 1 << 30, 1 << 30}}}}
 }
 
 // nestedRec is the Go type of nestedDType.
@@ -444,11 +528,11 @@ func nestedDType() npy.DType {
 	}}
 }
 
-// openFloats checks that Open of float64 records opens n of them.
-func openFloats(n int) func(t *testing.T, path string) {
+// openCount checks that Open of records of type T opens n of them.
+func openCount[T any](n int) func(t *testing.T, path string) {
 	return func(t *testing.T, path string) {
 		t.Helper()
-		a, err := mmap.Open[float64](path, mmap.RDONLY)
+		a, err := mmap.Open[T](path, mmap.RDONLY)
 		if err != nil {
 			t.Fatalf("Open(RDONLY): %v", err)
 		}
@@ -459,13 +543,13 @@ func openFloats(n int) func(t *testing.T, path string) {
 	}
 }
 
-// openFails checks that Open of float64 records fails with an error
+// openFails checks that Open of records of type T fails with an error
 // wrapping want.
-func openFails(want error) func(t *testing.T, path string) {
+func openFails[T any](want error) func(t *testing.T, path string) {
 	return func(t *testing.T, path string) {
 		t.Helper()
 		for _, prot := range []int{mmap.RDONLY, mmap.RDWR} {
-			if a, err := mmap.Open[float64](path, prot); !errors.Is(err, want) {
+			if a, err := mmap.Open[T](path, prot); !errors.Is(err, want) {
 				t.Errorf("Open(prot %d): got %v; want %v", prot, err, want)
 				if err == nil {
 					a.Close()

@@ -33,8 +33,8 @@ func dump(e *exam, n int64, warn io.Writer) ([]json.RawMessage, error) {
 	if err := decodable(h.DType, ""); err != nil {
 		return nil, err
 	}
-	if _, ok := sizeOf(h.DType); !ok {
-		return nil, fmt.Errorf("cannot decode %s: its size overflows", h.DType)
+	if info.RecordSize < 0 {
+		return nil, fmt.Errorf("cannot decode records of %s: their size overflows", h.DType)
 	}
 	if len(h.Shape) == 0 {
 		if n == 0 {
@@ -43,7 +43,7 @@ func dump(e *exam, n int64, warn io.Writer) ([]json.RawMessage, error) {
 		v, err := e.element(h, int64(h.Len))
 		return []json.RawMessage{v}, err
 	}
-	if info.RecordSize <= 0 {
+	if info.RecordSize == 0 {
 		return nil, fmt.Errorf("records of shape %v have no size that mmapinfo can read", h.Shape[1:])
 	}
 	m := min(n, info.Count)
@@ -136,7 +136,7 @@ func decodable(d npy.DType, path string) error {
 				continue
 			case f.Shape != nil && f.Type.Itemsize() == 0:
 				// Its values, none of them in the file, could be any number.
-				return fmt.Errorf("cannot decode %s: a subarray of a type of size 0", inField(fpath))
+				return fmt.Errorf("cannot decode %sa subarray of a type of size 0", inField(fpath))
 			}
 			if err := decodable(f.Type, fpath); err != nil {
 				return err
@@ -158,28 +158,6 @@ func decodable(d npy.DType, path string) error {
 		return nil
 	}
 	return fmt.Errorf("cannot decode %s%s: %s", inField(path), strconv.Quote(d.Str), why)
-}
-
-// sizeOf is the size of d in bytes, false if it overflows: then the sizes
-// that d.Itemsize adds up are not those of d's fields.
-func sizeOf(d npy.DType) (int64, bool) {
-	if !d.Structured() {
-		n := int64(d.Itemsize())
-		return n, n >= 0
-	}
-	var total int64
-	for _, f := range d.Fields {
-		n, ok := sizeOf(f.Type)
-		for _, dim := range f.Shape {
-			ok = ok && (dim == 0 || n <= math.MaxInt64/int64(dim))
-			n *= int64(dim)
-		}
-		if !ok || total > math.MaxInt64-n {
-			return 0, false
-		}
-		total += n
-	}
-	return total, total == int64(d.Itemsize())
 }
 
 // decodableSizes are the sizes of each kind that writePlain decodes; nil

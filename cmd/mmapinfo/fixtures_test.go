@@ -170,3 +170,12 @@ func bigHeader() []byte {
 	b = binary.LittleEndian.AppendUint32(b, npy.MaxHeaderLen+1)
 	return append(b, strings.Repeat(" ", 64)...)
 }
+
+// tightHeader is a header of version 1.0 with the dict as it is, padded to
+// 64 bytes: as an older numpy, or another program, writes it, with little
+// room for the count to grow.
+func tightHeader(dict string) []byte {
+	b := []byte(npy.Magic + "\x01\x00")
+	b = binary.LittleEndian.AppendUint16(b, 64-10)
+	return append(b, dict+strings.Repeat(" ", 64-10-1-len(dict))+"\n"...)
+}

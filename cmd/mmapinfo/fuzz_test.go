@@ -88,7 +88,7 @@ func TestDamageEverywhere(t *testing.T) {
 
 	// An array file whose writer stopped before it wrote the header, and
 	// its sidecar, cut and flipped.
-	torn := reportCases()[2].make(t)
+	torn := stoppedBeforeHeader(t)
 	file, err := os.ReadFile(torn)
 	if err != nil {
 		t.Fatal(err)

@@ -50,15 +50,16 @@ func (t *goType) String() string {
 	return t.kind.String()
 }
 
-// numberKinds maps the type strings of flat numbers, in both byte orders, to
-// their kinds, as npy.FromLayout writes them.
+// numberKinds maps the type strings of flat numbers, in either byte order
+// or the native one ('='), to their kinds, as npy.FromLayout writes them.
+// Open refuses all but this host's order with ErrByteOrder, not ErrType.
 var numberKinds = func() map[string]flat.Kind {
 	m := map[string]flat.Kind{}
 	for k := flat.Invalid; k <= flat.Interface; k++ {
 		if !k.Number() {
 			continue
 		}
-		for _, order := range []byte{'<', '>'} {
+		for _, order := range []byte{'<', '>', '='} {
 			if d, _, err := npy.FromLayout(&flat.Layout{Kind: k, Size: k.Size()}, order); err == nil {
 				m[d.Str] = k
 			}
@@ -74,12 +75,16 @@ type typeProblem struct {
 }
 
 // recordType returns the flat type that holds one record of a file with
-// header h, or why there is none. A file in the other byte order has one,
-// and a problem: Open refuses it on this host.
-func recordType(h *npy.Header) (*goType, *typeProblem) {
+// header h, a record of size bytes (-1 if that overflows), or why there is
+// none. A file in the other byte order has one, and a problem: Open
+// refuses it on this host.
+func recordType(h *npy.Header, size int64) (*goType, *typeProblem) {
 	t, p := fromDType(h.DType, "")
 	if p != nil {
 		return nil, p
+	}
+	if size < 0 || size != int64(int(size)) {
+		return nil, &typeProblem{msg: "a record is too large for a Go type: its size in bytes overflows"}
 	}
 	for i := len(h.Shape) - 1; i >= 1; i-- {
 		if h.Shape[i] != int64(int(h.Shape[i])) {
@@ -121,6 +126,7 @@ func fromDType(d npy.DType, path string) (*goType, *typeProblem) {
 		return nil, &typeProblem{msg: fmt.Sprintf("%s%s is %s", inField(path), strconv.Quote(d.Str), why)}
 	}
 	t := &goType{kind: flat.Struct}
+	used := map[string]bool{}
 	for i, f := range d.Fields {
 		if f.Padding() {
 			pad := &goType{kind: flat.Array, len: f.Type.Itemsize(), elem: &goType{kind: flat.Uint8}}
@@ -138,19 +144,26 @@ func fromDType(d npy.DType, path string) (*goType, *typeProblem) {
 		for j := len(f.Shape) - 1; j >= 0; j-- {
 			ft = &goType{kind: flat.Array, len: f.Shape[j], elem: ft}
 		}
-		name, tag := goName(f.Name, i)
+		name, tag := goName(f.Name, i, used)
+		used[name] = true
 		t.fields = append(t.fields, flat.Field{Name: name, Tag: tag, Type: ft})
 	}
 	return t, nil
 }
 
 // goName is the name of a Go field for numpy field name, field i of its
-// struct: the same, or F<i> with an npy tag that gives the numpy name.
-func goName(name string, i int) (string, string) {
-	if token.IsIdentifier(name) && name != "_" {
+// struct, whose fields before it have the Go names used: the same, or F<i>
+// (with as many _ after it as make it new) with an npy tag that gives the
+// numpy name.
+func goName(name string, i int, used map[string]bool) (string, string) {
+	if token.IsIdentifier(name) && name != "_" && !used[name] {
 		return name, ""
 	}
-	return "F" + strconv.Itoa(i), "npy:" + strconv.Quote(name)
+	g := "F" + strconv.Itoa(i)
+	for used[g] {
+		g += "_"
+	}
+	return g, "npy:" + strconv.Quote(name)
 }
 
 func inField(path string) string {

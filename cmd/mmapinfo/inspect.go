@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math"
 	"os"
 	"strconv"
 
@@ -17,11 +19,12 @@ import (
 type exam struct {
 	report
 	f        *os.File
-	prefix   []byte     // the file's first bytes, as many as npy.Decide takes
-	parseErr error      // why the file's own header does not parse
-	state    *npy.State // what holds, if the header or the sidecar decides it
-	stateErr error      // why nothing holds
-	rec      *goType    // the Go type of a record, if there is one
+	prefix   []byte      // the file's first bytes, as many as npy.Decide takes
+	fileH    *npy.Header // the file's own header, if it parses
+	parseErr error       // why it does not
+	state    *npy.State  // what holds, if the header or the sidecar decides it
+	stateErr error       // why nothing holds
+	rec      *goType     // the Go type of a record, if there is one
 	recErr   *typeProblem
 	dev, ino uint64 // the file's identity, which a sidecar records
 	idErr    error  // why the file's identity is unknown
@@ -30,16 +33,11 @@ type exam struct {
 // examine reads the file at path and its sidecar, and decides what holds.
 // The file stays open, for dump, until close.
 func examine(path string) (*exam, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("%s: it is a %s, not a regular file", path, kindOfMode(fi.Mode()))
+	f, fi, err := openRegular(path)
+	if _, ok := err.(*fs.PathError); err != nil && !ok {
+		err = fmt.Errorf("%s: %w", path, err) // name the file, as a PathError does
 	}
 	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	e := &exam{f: f, report: report{File: path, Size: fi.Size()}}
@@ -48,11 +46,10 @@ func examine(path string) (*exam, error) {
 		f.Close()
 		return nil, err
 	}
-	h, perr := npy.ParseFile(e.prefix)
-	e.parseErr = perr
+	e.fileH, e.parseErr = npy.ParseFile(e.prefix)
 	e.dev, e.ino, e.idErr = fileid.Of(f)
 	slots := e.readSidecar(path + ".meta")
-	st, err := npy.Decide(e.prefix, h, perr, slots)
+	st, err := npy.Decide(e.prefix, e.fileH, e.parseErr, slots)
 	if err != nil {
 		e.stateErr = err
 	} else {
@@ -65,6 +62,27 @@ func examine(path string) (*exam, error) {
 }
 
 func (e *exam) close() error { return e.f.Close() }
+
+// openRegular opens the file at path, which must be a regular file: it
+// looks before it opens, as opening a named pipe waits for a writer.
+func openRegular(path string) (*os.File, os.FileInfo, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("it is a %s, not a regular file", kindOfMode(fi.Mode()))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if fi, err = f.Stat(); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
 
 func kindOfMode(m os.FileMode) string {
 	switch {
@@ -139,18 +157,12 @@ func (e *exam) readSidecar(path string) []npy.Slot {
 // readSmall reads the file at path, which must be a regular file of at
 // most limit bytes.
 func readSmall(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, fi, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	switch {
-	case err != nil:
-		return nil, err
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("it is a %s, not a regular file", kindOfMode(fi.Mode()))
-	case fi.Size() > limit:
+	if fi.Size() > limit {
 		return nil, fmt.Errorf("it has %d bytes, more than a sidecar ever has", fi.Size())
 	}
 	return io.ReadAll(f)
@@ -199,15 +211,15 @@ func (e *exam) describeHeader() {
 				info.From = "slot " + strconv.Itoa(i)
 			}
 		}
-		if fh, err := npy.ParseFile(e.prefix); err == nil && len(fh.Shape) > 0 {
-			info.FileCount = &fh.Shape[0]
+		if e.fileH != nil && len(e.fileH.Shape) > 0 {
+			info.FileCount = &e.fileH.Shape[0]
 		}
 	}
 	info.RecordSize = recordSize(h)
 	if info.RecordSize > 0 && len(h.Shape) > 0 {
 		info.Capacity = (e.Size - int64(h.Len)) / info.RecordSize
 	}
-	e.rec, e.recErr = recordType(h)
+	e.rec, e.recErr = recordType(h, info.RecordSize)
 	if e.rec != nil {
 		info.GoType = e.rec.String()
 	}
@@ -217,17 +229,46 @@ func (e *exam) describeHeader() {
 // recordSize is the size in bytes of one record of the array h describes:
 // an element of its type times the elements of a row; -1 if it overflows.
 func recordSize(h *npy.Header) int64 {
-	n := int64(h.DType.Itemsize())
-	if n < 0 {
+	n, ok := sizeOf(h.DType)
+	if ok {
+		n, ok = timesDims(n, h.Shape[min(1, len(h.Shape)):])
+	}
+	if !ok {
 		return -1
 	}
-	for _, d := range h.Shape[min(1, len(h.Shape)):] {
-		if d != 0 && n > (1<<63-1)/d {
-			return -1
-		}
-		n *= d
-	}
 	return n
+}
+
+// sizeOf is the size of d in bytes, false if it overflows: then the sizes
+// that d.Itemsize adds up are not those of d's fields.
+func sizeOf(d npy.DType) (int64, bool) {
+	if !d.Structured() {
+		n := int64(d.Itemsize())
+		return n, n >= 0
+	}
+	var total int64
+	for _, f := range d.Fields {
+		n, ok := sizeOf(f.Type)
+		if ok {
+			n, ok = timesDims(n, f.Shape)
+		}
+		if !ok || total > math.MaxInt64-n {
+			return 0, false
+		}
+		total += n
+	}
+	return total, total == int64(d.Itemsize())
+}
+
+// timesDims returns n times each of dims, false if it overflows.
+func timesDims[N int | int64](n int64, dims []N) (int64, bool) {
+	for _, d := range dims {
+		if d != 0 && n > math.MaxInt64/int64(d) {
+			return 0, false
+		}
+		n *= int64(d)
+	}
+	return n, true
 }
 
 // fieldsOf describes the fields of a structured type, with their offsets.
@@ -235,15 +276,10 @@ func fieldsOf(d npy.DType) []fieldInfo {
 	var fields []fieldInfo
 	off := 0
 	for _, f := range d.Fields {
-		size := f.Type.Itemsize()
-		for _, n := range f.Shape {
-			size *= n
-		}
-		fi := fieldInfo{Name: f.Name, Type: f.Type.String(), Shape: f.Shape, Offset: off, Size: size, Padding: f.Padding()}
+		size := f.Type.Itemsize() * product(f.Shape)
+		fi := fieldInfo{Name: f.Name, Type: f.Type.Str, Shape: f.Shape, Offset: off, Size: size, Padding: f.Padding()}
 		if f.Type.Structured() {
-			fi.Fields = fieldsOf(f.Type)
-		} else {
-			fi.Type = f.Type.Str
+			fi.Type, fi.Fields = f.Type.String(), fieldsOf(f.Type)
 		}
 		fields = append(fields, fi)
 		off += size

@@ -132,7 +132,7 @@ func TestBadArguments(t *testing.T) {
 // TestJSONFields checks that -json prints every field of the report, for a
 // file whose every part is there: a writer's Array file.
 func TestJSONFields(t *testing.T) {
-	path := reportCases()[1].make(t)
+	path := writerHasOpen(t)
 	out, _, _ := runInfo("-json", "-dump", "2", path)
 	var r map[string]any
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
