@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/typedmmap/mmap/internal/fileid"
 	"github.com/typedmmap/mmap/internal/npy"
@@ -111,10 +110,10 @@ func Create[T any](path string, opts ...Option) (*Array[T], error) {
 	a.f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, o.perm)
 	a.created = err == nil
 	if errors.Is(err, fs.ErrExist) {
-		a.f, err = os.OpenFile(path, os.O_RDWR, 0)
+		a.f, err = openRegular(path, os.O_RDWR)
 	}
 	if err != nil {
-		return nil, pathError("create", path, err)
+		return nil, inFile("create", path, err)
 	}
 	a.writable = true
 	if err := a.initialize(hdr, h, o); err != nil {
@@ -188,15 +187,15 @@ func Open[T any](path string, prot int) (*Array[T], error) {
 	}
 	switch prot {
 	case RDONLY:
-		a.f, err = os.Open(path)
+		a.f, err = openRegular(path, os.O_RDONLY)
 	case RDWR:
-		a.f, err = os.OpenFile(path, os.O_RDWR, 0)
+		a.f, err = openRegular(path, os.O_RDWR)
 		a.writable = true
 	default:
 		return nil, fileErrorf(ErrInvalid, path, "Open takes RDONLY or RDWR, got prot %#x", prot)
 	}
 	if err != nil {
-		return nil, pathError("open", path, err)
+		return nil, inFile("open", path, err)
 	}
 	if a.writable {
 		err = a.openWriter()
@@ -255,43 +254,6 @@ func (a *Array[T]) openReader() error {
 	a.side = openSidecar(a.path, a.dev, a.ino)
 	_, err := a.load(a.side)
 	return err
-}
-
-// lockWait is how long a reader's Open waits for a writer that holds every
-// reader out for a moment (Create, Truncate, Close).
-const lockWait = time.Second
-
-// lock takes the lock on the file itself: shared for a reader, waiting up
-// to lockWait; exclusive, without waiting, to keep readers out.
-func (a *Array[T]) lock(exclusive bool) error {
-	deadline := time.Now().Add(lockWait)
-	for {
-		err := withFD(a.f, func(fd uintptr) error { return lockFile(fd, exclusive) })
-		switch {
-		case err == nil:
-			return nil
-		case !errors.Is(err, ErrLocked):
-			return pathError("lock", a.path, err)
-		case exclusive:
-			return ErrLocked
-		case time.Now().After(deadline):
-			return fileErrorf(ErrLocked, a.path, "a writer has held every reader out for %v", lockWait)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// lockOutReaders takes the exclusive lock on the file, which no reader can
-// hold with it, and returns how to release it; an error wrapping ErrLocked
-// says that readers have the file open, and why that stops the caller.
-func (a *Array[T]) lockOutReaders(why string) (func(), error) {
-	if err := a.lock(true); err != nil {
-		if errors.Is(err, ErrLocked) {
-			return nil, fileErrorf(ErrLocked, a.path, "readers have it open; %s", why)
-		}
-		return nil, err
-	}
-	return func() { withFD(a.f, unlockFile) }, nil
 }
 
 // identify reads the file's identity.

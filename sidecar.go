@@ -49,7 +49,7 @@ func lockSidecar(path string, perm fs.FileMode) (*sidecar, error) {
 		f, err := os.OpenFile(sp, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
 		if errors.Is(err, fs.ErrExist) {
 			created = false
-			f, err = os.OpenFile(sp, os.O_RDWR, 0)
+			f, err = openRegular(sp, os.O_RDWR)
 		}
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed between the two opens
@@ -83,7 +83,7 @@ func lockSidecar(path string, perm fs.FileMode) (*sidecar, error) {
 // writer replaces): a reader does without.
 func openSidecar(path string, dev, ino uint64) *sidecar {
 	sp := path + sidecarSuffix
-	f, err := os.Open(sp)
+	f, err := openRegular(sp, os.O_RDONLY)
 	if err != nil {
 		return nil
 	}

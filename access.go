@@ -1,0 +1,73 @@
+package mmap
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"time"
+)
+
+// How an Array gets at its file: regular files only, and the locks that
+// let one writer and many readers in (FORMAT.md, "Locks").
+
+// openRegular opens the existing file at path, if it is a regular file:
+// one that can be mapped, and whose opening never waits, as a named pipe's
+// waits for the other end.
+func openRegular(path string, flag int) (*os.File, error) {
+	fi, err := os.Stat(path)
+	if err == nil && !fi.Mode().IsRegular() {
+		return nil, fileErrorf(ErrInvalid, path, "it is not a regular file but %s", fileKind(fi.Mode()))
+	}
+	return os.OpenFile(path, flag, 0)
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "of mode " + m.String()
+}
+
+// lockWait is how long a reader's Open waits for a writer that holds every
+// reader out for a moment (Create, Truncate, Close).
+const lockWait = time.Second
+
+// lock takes the lock on the file itself: shared for a reader, waiting up
+// to lockWait; exclusive, without waiting, to keep readers out.
+func (a *Array[T]) lock(exclusive bool) error {
+	deadline := time.Now().Add(lockWait)
+	for {
+		err := withFD(a.f, func(fd uintptr) error { return lockFile(fd, exclusive) })
+		switch {
+		case err == nil:
+			return nil
+		case !errors.Is(err, ErrLocked):
+			return pathError("lock", a.path, err)
+		case exclusive:
+			return ErrLocked
+		case time.Now().After(deadline):
+			return fileErrorf(ErrLocked, a.path, "a writer has held every reader out for %v", lockWait)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// lockOutReaders takes the exclusive lock on the file, which no reader can
+// hold with it, and returns how to release it; an error wrapping ErrLocked
+// says that readers have the file open, and why that stops the caller.
+func (a *Array[T]) lockOutReaders(why string) (func(), error) {
+	if err := a.lock(true); err != nil {
+		if errors.Is(err, ErrLocked) {
+			return nil, fileErrorf(ErrLocked, a.path, "readers have it open; %s", why)
+		}
+		return nil, err
+	}
+	return func() { withFD(a.f, unlockFile) }, nil
+}
