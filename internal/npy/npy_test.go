@@ -3,6 +3,7 @@ package npy
 import (
 	"bytes"
 	"encoding/binary"
+	"hash/crc32"
 	"slices"
 	"strings"
 	"testing"
@@ -370,5 +371,24 @@ func TestRecover(t *testing.T) {
 				t.Errorf("got %d, %v; want ok %v with count 1000", s.Count, ok, c.ok)
 			}
 		})
+	}
+}
+
+// TestSidecarSizesOutOfRange hands ParseControl and ParseSlot sizes that
+// pass their checksums but do not fit: they must be refused, on 32-bit
+// targets too, where such a size overflows an int.
+func TestSidecarSizesOutOfRange(t *testing.T) {
+	b := make([]byte, SidecarSize(ControlSize))
+	PutControl(b, Control{SlotSize: 1<<31 - ControlSize})
+	if c, err := ParseControl(b); err == nil || !strings.Contains(err.Error(), "does not fit") {
+		t.Errorf("a slot size of nearly 2 GiB in %d bytes: got %+v, %v; want an error", len(b), c, err)
+	}
+	slot := make([]byte, ControlSize)
+	// On a 32-bit target the length wraps to -slotHead, which puts the
+	// checksum at offset 0, over no bytes.
+	binary.LittleEndian.PutUint32(slot[16:], 1<<32-slotHead)
+	binary.LittleEndian.PutUint32(slot[0:], crc32.Checksum(nil, castagnoli))
+	if s, err := ParseSlot(slot); err == nil || !strings.Contains(err.Error(), "does not fit") {
+		t.Errorf("a header length of nearly 4 GiB: got %+v, %v; want an error", s, err)
 	}
 }

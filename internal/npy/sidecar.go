@@ -79,11 +79,11 @@ func ParseControl(b []byte) (Control, error) {
 	case le.Uint32(b[8:]) != sidecarVersion:
 		return Control{}, fmt.Errorf("sidecar version %d; version %d is known", le.Uint32(b[8:]), sidecarVersion)
 	}
-	c := Control{Dev: le.Uint64(b[16:]), Ino: le.Uint64(b[24:]), SlotSize: int(le.Uint32(b[12:]))}
-	if c.SlotSize < ControlSize || c.SlotSize%ControlSize != 0 || len(b) < SidecarSize(c.SlotSize) {
-		return Control{}, fmt.Errorf("sidecar slot size %d does not fit its %d bytes", c.SlotSize, len(b))
+	slotSize := le.Uint32(b[12:])
+	if slotSize < ControlSize || slotSize%ControlSize != 0 || uint64(slotSize) > uint64(len(b)-ControlSize)/2 {
+		return Control{}, fmt.Errorf("sidecar slot size %d does not fit its %d bytes", slotSize, len(b))
 	}
-	return c, nil
+	return Control{Dev: le.Uint64(b[16:]), Ino: le.Uint64(b[24:]), SlotSize: int(slotSize)}, nil
 }
 
 // SlotOffset is where slot i starts.
@@ -115,11 +115,11 @@ func ParseSlot(b []byte) (Slot, error) {
 	if len(b) < slotHead+4 {
 		return Slot{}, errors.New("slot too short")
 	}
-	hlen := int(le.Uint32(b[16:]))
-	n := slotHead + hlen
-	if hlen == 0 || hlen > len(b)-slotHead-4 {
+	hlen := le.Uint32(b[16:])
+	if hlen == 0 || uint64(hlen) > uint64(len(b)-slotHead-4) {
 		return Slot{}, fmt.Errorf("slot holds a header of %d bytes, which does not fit", hlen)
 	}
+	n := slotHead + int(hlen)
 	if le.Uint32(b[n:]) != crc32.Checksum(b[:n], castagnoli) {
 		return Slot{}, errors.New("slot checksum mismatch (torn or damaged)")
 	}
