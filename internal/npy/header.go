@@ -120,7 +120,7 @@ func (h *Header) fill(d value) error {
 		}
 	}
 	var err error
-	if h.DType, err = dtypeOf(seen["descr"], 0); err != nil {
+	if h.DType, err = dtypeOf(seen["descr"]); err != nil {
 		return err
 	}
 	fo := seen["fortran_order"]

@@ -132,6 +132,7 @@ func TestParseRefuses(t *testing.T) {
 		{"a leading zero", header("{'descr': '<f8', 'fortran_order': False, 'shape': (01,)}", 1), "leading zero"},
 		{"a number too large", header("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999,)}", 1), "out of range"},
 		{"too deep", header(strings.Repeat("[", 40)+strings.Repeat("]", 40), 1), "deep"},
+		{"a descr too deep", header("{'descr': "+strings.Repeat("[('a', ", 17)+"'<f8'"+strings.Repeat(")]", 17)+", 'fortran_order': False, 'shape': (1,)}", 1), "deep"},
 		{"a missing comma", header("{'descr': '<f8' 'fortran_order': False}", 1), "expected ','"},
 		{"a missing colon", header("{'descr' '<f8'}", 1), "expected ':'"},
 		{"an unknown name", header("{'descr': Float}", 1), `unexpected "Float}`},
