@@ -324,14 +324,14 @@ func TestSidecarSlots(t *testing.T) {
 	}
 }
 
-func TestRecover(t *testing.T) {
-	// A header whose count straddles a sector boundary, so that a write
-	// torn between the sectors mixes the old count and the new.
+// tornHeaders returns the headers of 999 and of 1000 records of a type
+// whose count straddles a sector boundary, and a mix of the two, as a write
+// torn between the sectors leaves it: the first sector new, the second old.
+func tornHeaders(t *testing.T) (old, cur, mixed []byte) {
 	long := DType{Fields: []Field{{Name: "a", Type: DType{Str: "<f8"}}}}
 	for i := 0; i < 40; i++ {
 		long.Fields = append(long.Fields, Field{Name: "field" + strings.Repeat("x", i%7) + string(rune('A'+i)), Type: DType{Str: "<f8"}})
 	}
-	var old, cur []byte
 	for {
 		old, _ = Build(long, nil, 999)
 		cur, _ = Build(long, nil, 1000)
@@ -342,37 +342,104 @@ func TestRecover(t *testing.T) {
 	}
 	h, _ := Parse(cur)
 	boundary := h.countAt + 2
-	mixed := bytes.Clone(old)
-	copy(mixed[:boundary], cur[:boundary]) // the first sector written, the second not
+	mixed = bytes.Clone(old)
+	copy(mixed[:boundary], cur[:boundary])
 	if m, err := Parse(mixed); err == nil && (m.Shape[0] == 999 || m.Shape[0] == 1000) {
 		t.Fatalf("the mixed header counts %d; the test needs one that lies", m.Shape[0])
 	}
+	return old, cur, mixed
+}
+
+func TestRecover(t *testing.T) {
+	old, cur, mixed := tornHeaders(t)
 	torn := bytes.Clone(cur)
 	torn[0] ^= 1
-	foreign, _ := Build(long, nil, 5)
+	foreign := recount(t, cur, 5)
 	slots := []Slot{{Seq: 8, Count: 999, Header: old}, {Seq: 9, Count: 1000, Header: cur}}
 	for _, c := range []struct {
-		name   string
-		header []byte
-		slots  []Slot
-		ok     bool
+		name  string
+		file  []byte
+		slots []Slot
+		ok    bool
 	}{
 		{"the newest slot's header", cur, slots, true},
+		{"the newest slot's header, then records", append(bytes.Clone(cur), 1, 2, 3), slots, true},
 		{"the older slot's header: the crash came before the header was written", old, slots, true},
 		{"a mix of the two, sector by sector: a torn write", mixed, slots, true},
 		{"a sector that is neither", torn, slots, false},
 		{"another count: the file is not the one the sidecar describes", foreign, slots, false},
 		{"only the newest slot, and the older header", old, slots[1:], false},
 		{"no slots", cur, nil, false},
-		{"a header of another length", cur[:len(cur)-64], slots, false},
+		{"a file shorter than the newest slot's header", cur[:len(cur)-64], slots, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s, ok := Recover(c.header, c.slots)
+			s, ok := Recover(c.file, c.slots)
 			if ok != c.ok || ok && s.Count != 1000 {
 				t.Errorf("got %d, %v; want ok %v with count 1000", s.Count, ok, c.ok)
 			}
 		})
 	}
+}
+
+func TestDecide(t *testing.T) {
+	old, cur, mixed := tornHeaders(t)
+	foreign := recount(t, cur, 5)
+	slots := []Slot{{Seq: 8, Count: 999, Header: old}, {Seq: 9, Count: 1000, Header: cur}}
+	decide := func(file []byte, slots []Slot) (State, error) {
+		h, err := ParseFile(file)
+		return Decide(file, h, err, slots)
+	}
+	for _, c := range []struct {
+		name   string
+		file   []byte
+		slots  []Slot
+		header []byte
+		count  int64
+		seq    uint64
+		torn   bool
+	}{
+		{"the newest slot's header", cur, slots, cur, 1000, 9, false},
+		{"the older slot's header", old, slots, cur, 1000, 9, true},
+		{"a torn header", mixed, slots, cur, 1000, 9, true},
+		{"a stale sidecar: the file's header holds", foreign, slots, foreign, 5, 0, false},
+		{"no sidecar", old, nil, old, 999, 0, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			file := append(bytes.Clone(c.file), make([]byte, 100)...)
+			st, err := decide(file, c.slots)
+			if err != nil || !bytes.Equal(st.Header, c.header) || st.H.Len != len(c.header) || st.H.Shape[0] != c.count ||
+				st.Count != c.count || st.Seq != c.seq || st.Torn != c.torn {
+				t.Errorf("got %d records (header counts %v), seq %d, torn %v, %v; want %d, seq %d, torn %v",
+					st.Count, st.H, st.Seq, st.Torn, err, c.count, c.seq, c.torn)
+			}
+		})
+	}
+	damaged := bytes.Clone(cur)
+	damaged[0] ^= 1
+	if _, err := decide(damaged, slots); err == nil || !strings.Contains(err.Error(), "not a .npy file") {
+		t.Errorf("a damaged header that no slot accounts for: got %v; want the header's parse error", err)
+	}
+	lying := []Slot{{Seq: 9, Count: 1001, Header: cur}}
+	if _, err := decide(cur, lying); err == nil || !strings.Contains(err.Error(), "does not count its 1001 records") {
+		t.Errorf("a slot whose header counts other records: got %v", err)
+	}
+	if st, err := decide(header("{'descr': '<f8', 'fortran_order': False, 'shape': ()}", 1), nil); err != nil || st.Count != 0 {
+		t.Errorf("a 0-d array: got %d records, %v; want 0", st.Count, err)
+	}
+}
+
+// recount returns header b with its count set to n.
+func recount(t *testing.T, b []byte, n int64) []byte {
+	t.Helper()
+	h, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.Rewrite(b, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // TestSidecarSizesOutOfRange hands ParseControl and ParseSlot sizes that

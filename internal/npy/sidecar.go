@@ -130,36 +130,36 @@ func ParseSlot(b []byte) (Slot, error) {
 	return Slot{Seq: le.Uint64(b[0:]), Count: int64(count), Header: bytes.Clone(b[slotHead:n])}, nil
 }
 
-// Recover decides which slot, if any, describes header, the .npy header as
-// it is on disk, given the slots that parsed. A writer writes a slot, makes
-// it durable, and only then writes the header, so the header is either the
-// newest slot's, the other slot's (the crash came before the header was
-// written), or, after a crash during that write, a mix of the two, sector
-// by sector. In each case the newest slot's count holds, and it is
-// returned. Any other header does not belong to these slots: the sidecar
-// is stale, and ok is false.
-func Recover(header []byte, slots []Slot) (newest Slot, ok bool) {
+// Recover decides which slot, if any, describes the header that file, the
+// start of a .npy file, begins with, given the slots that parsed. A writer
+// writes a slot, makes it durable, and only then writes the header, so the
+// header is either the newest slot's, the other slot's (the crash came
+// before the header was written), or, after a crash during that write, a
+// mix of the two, sector by sector. In each case the newest slot's count
+// holds, and it is returned. Any other header does not belong to these
+// slots: the sidecar is stale, and ok is false.
+func Recover(file []byte, slots []Slot) (newest Slot, ok bool) {
 	if len(slots) == 0 {
 		return Slot{}, false
 	}
-	newest = slots[0]
-	var other []byte
+	newest, other := slots[0], slots[0]
 	if len(slots) > 1 {
-		other = slots[1].Header
-		if slots[1].Seq > newest.Seq {
-			newest, other = slots[1], slots[0].Header
+		other = slots[1]
+		if other.Seq > newest.Seq {
+			newest, other = other, newest
 		}
 	}
-	if len(newest.Header) != len(header) {
+	n := len(newest.Header)
+	if len(file) < n {
 		return Slot{}, false
 	}
-	if len(other) != len(header) {
-		other = newest.Header
+	if len(other.Header) != n {
+		other = newest
 	}
-	for at := 0; at < len(header); at += sector {
-		end := min(at+sector, len(header))
-		chunk := header[at:end]
-		if !bytes.Equal(chunk, newest.Header[at:end]) && !bytes.Equal(chunk, other[at:end]) {
+	for at := 0; at < n; at += sector {
+		end := min(at+sector, n)
+		chunk := file[at:end]
+		if !bytes.Equal(chunk, newest.Header[at:end]) && !bytes.Equal(chunk, other.Header[at:end]) {
 			return Slot{}, false
 		}
 	}
@@ -182,7 +182,7 @@ type State struct {
 // sidecar has the valid slots slots: the newest slot when Recover accepts
 // the file's header, otherwise the file's header alone.
 func Decide(file []byte, h *Header, parseErr error, slots []Slot) (State, error) {
-	if s, ok := recoverFile(file, slots); ok {
+	if s, ok := Recover(file, slots); ok {
 		sh, err := Parse(s.Header)
 		if err != nil || len(sh.Shape) == 0 || sh.Shape[0] != s.Count {
 			return State{}, fmt.Errorf("the sidecar's newest slot records a header that does not count its %d records", s.Count)
@@ -198,22 +198,6 @@ func Decide(file []byte, h *Header, parseErr error, slots []Slot) (State, error)
 		st.Count = h.Shape[0]
 	}
 	return st, nil
-}
-
-// recoverFile applies Recover to the bytes of file that the newest slot's
-// header covers.
-func recoverFile(file []byte, slots []Slot) (Slot, bool) {
-	if len(slots) == 0 {
-		return Slot{}, false
-	}
-	newest := slots[0]
-	if len(slots) > 1 && slots[1].Seq > newest.Seq {
-		newest = slots[1]
-	}
-	if len(file) < len(newest.Header) {
-		return Slot{}, false
-	}
-	return Recover(file[:len(newest.Header)], slots)
 }
 
 // ParseFile parses the header at the start of file, the first bytes of a
