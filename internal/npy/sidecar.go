@@ -201,17 +201,8 @@ func Decide(file []byte, h *Header, parseErr error, slots []Slot) (State, error)
 }
 
 // ParseFile parses the header at the start of file, the first bytes of a
-// file as Decide takes them.
-func ParseFile(file []byte) (*Header, error) {
-	n, err := HeaderLen(file)
-	if err != nil {
-		return nil, err
-	}
-	if n > len(file) {
-		return nil, ErrShort
-	}
-	return Parse(file[:n])
-}
+// file as Decide takes them. It is Parse, which takes them too.
+func ParseFile(file []byte) (*Header, error) { return Parse(file) }
 
 // Prefix is how many bytes of a file Decide needs at most: the longest
 // header numpy reads.
