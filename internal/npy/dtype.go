@@ -320,7 +320,3 @@ func isASCII(s string) bool {
 // none), its kind and its size as written (characters for 'U'): "<f8" is
 // '<', 'f', 8.
 func (d DType) Parts() (order, kind byte, size int) { return d.order(), d.kind(), d.size() }
-
-// Unmappable says what d is if it is a plain type that no flat Go type
-// maps ("a unicode string, which no flat Go type maps"), or returns "".
-func (d DType) Unmappable() string { return unmappable(d) }

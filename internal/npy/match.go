@@ -87,7 +87,7 @@ func mismatch(got, want DType, path string) (string, string, bool) {
 			return "", "", false
 		}
 		why := fmt.Sprintf("the file has %s, the Go type %s", pyRepr(got.Str), pyRepr(want.Str))
-		if note := unmappable(got); note != "" {
+		if note := got.Unmappable(); note != "" {
 			why += " (" + note + ")"
 		}
 		other := got.kind() == want.kind() && got.size() == want.size() && got.order() != want.order()
@@ -122,9 +122,9 @@ func orRecord(path string) string {
 	return path
 }
 
-// unmappable names a plain numpy type that no flat Go type maps, or
-// returns "".
-func unmappable(d DType) string {
+// Unmappable says what d is if it is a plain type that no flat Go type
+// maps ("a unicode string, which no flat Go type maps"), or returns "".
+func (d DType) Unmappable() string {
 	what := ""
 	switch k, n := d.kind(), d.size(); {
 	case k == 'O':

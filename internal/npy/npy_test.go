@@ -464,3 +464,23 @@ func TestSidecarSizesOutOfRange(t *testing.T) {
 		t.Errorf("a header length of nearly 4 GiB: got %+v, %v; want an error", s, err)
 	}
 }
+
+func TestUnmappable(t *testing.T) {
+	for str, want := range map[string]string{
+		"|O": "Python objects", "<U4": "a unicode string", "|S8": "a byte string", "|a8": "a byte string",
+		"|b1": "numpy's bool", "|?": "numpy's bool", "<M8[ns]": "a datetime", ">m8[s]": "a datetime",
+		"<f2": "a half-precision float", "<f16": "an extended-precision float", "<c32": "an extended-precision float",
+		"<f8": "", "<c16": "", "|u1": "", ">i8": "", "|V4": "",
+	} {
+		got := DType{Str: str}.Unmappable()
+		if want != "" {
+			want += ", which no flat Go type maps"
+		}
+		if got != want {
+			t.Errorf("%s: got %q; want %q", str, got, want)
+		}
+	}
+	if got := (DType{Fields: []Field{{Name: "s", Type: DType{Str: "<U4"}}}}).Unmappable(); got != "" {
+		t.Errorf("a struct: got %q; want \"\": only a plain type is unmappable itself", got)
+	}
+}
