@@ -314,16 +314,31 @@ func TestSidecarSlots(t *testing.T) {
 	if _, err := ParseSlot(b[c.SlotOffset(1) : c.SlotOffset(1)+c.SlotSize]); err == nil || !strings.Contains(err.Error(), "checksum") {
 		t.Errorf("a damaged slot: got %v; want a checksum mismatch", err)
 	}
-	for _, damage := range []func([]byte){
-		func(b []byte) { b[0] = 'x' },
-		func(b []byte) { b[20] ^= 1 },
-		func(b []byte) { PutControl(b, Control{SlotSize: 100}) },
-		func(b []byte) { b[8] = 2; PutControl(b, Control{SlotSize: 4096}); b[8] = 2 },
+	if _, err := ParseSlot(b[c.SlotOffset(1) : c.SlotOffset(1)+slotHead+3]); err == nil || !strings.Contains(err.Error(), "too short") {
+		t.Errorf("a slot too short for its fixed part: got %v", err)
+	}
+	PutSlot(b[c.SlotOffset(0):], Slot{Seq: 4, Count: -1, Header: hdr})
+	if _, err := ParseSlot(b[c.SlotOffset(0) : c.SlotOffset(0)+c.SlotSize]); err == nil || !strings.Contains(err.Error(), "counts 18446744073709551615 records") {
+		t.Errorf("a slot whose count is not an int64: got %v", err)
+	}
+	for _, d := range []struct {
+		name   string
+		damage func([]byte) []byte
+		want   string
+	}{
+		{"the magic", func(b []byte) []byte { b[0] = 'x'; return b }, "bad magic"},
+		{"a byte under the checksum", func(b []byte) []byte { b[20] ^= 1; return b }, "checksum mismatch"},
+		{"a slot size not a multiple of a page", func(b []byte) []byte { PutControl(b, Control{SlotSize: 100}); return b }, "slot size 100 does not fit"},
+		{"slots larger than the file", func(b []byte) []byte { PutControl(b, Control{SlotSize: 2 * c.SlotSize}); return b }, "does not fit"},
+		{"a page cut short", func(b []byte) []byte { return b[:ControlSize-1] }, "shorter than its control page"},
+		{"another version", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[8:], 2)
+			binary.LittleEndian.PutUint32(b[controlCRCAt:], crc32.Checksum(b[:controlCRCAt], castagnoli))
+			return b
+		}, "sidecar version 2"},
 	} {
-		d := bytes.Clone(b)
-		damage(d)
-		if _, err := ParseControl(d); err == nil {
-			t.Error("a damaged control page parsed")
+		if _, err := ParseControl(d.damage(bytes.Clone(b))); err == nil || !strings.Contains(err.Error(), d.want) {
+			t.Errorf("%s: got %v; want an error saying %q", d.name, err, d.want)
 		}
 	}
 }
