@@ -35,15 +35,9 @@ type Header struct {
 // ErrShort reports a file too short to hold the header it starts.
 var ErrShort = errors.New("the file ends inside the .npy header")
 
-// HeaderLen returns the length of the header that b, the start of a file,
-// begins with: its first 12 bytes or more, or the whole file if shorter.
-func HeaderLen(b []byte) (int, error) {
-	prefix, n, err := headerSize(b)
-	return prefix + n, err
-}
-
-// headerSize returns the lengths of the parts of the header that b begins
-// with: the magic, version and length of the text, and the text.
+// headerSize returns the lengths of the parts of the header that b, the
+// start of a file, begins with: the magic, version and length of the text,
+// and the text.
 func headerSize(b []byte) (prefix, n int, err error) {
 	if len(b) < len(Magic)+2 || string(b[:len(Magic)]) != Magic {
 		return 0, 0, fmt.Errorf("not a .npy file (it does not start with %q)", Magic)
