@@ -3,6 +3,7 @@ package npy
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"slices"
 	"strings"
@@ -94,8 +95,13 @@ func TestParseAcceptsWhatNumpyAccepts(t *testing.T) {
 		{"double quotes and a comment", "{\"descr\": \"<f4\", # the type\n 'fortran_order': False, 'shape': (4, 2)}", "'<f4'", []int64{4, 2}},
 		{"Python 2 long integers", "{'descr': '<f8', 'fortran_order': False, 'shape': (5L,), }", "'<f8'", []int64{5}},
 		{"a titled field and a scalar subarray shape", "{'descr': [(('a title', 'x'), '<f4', 3)], 'fortran_order': False, 'shape': (1,)}", "[('x', '<f4', (3,))]", []int64{1}},
+		{"a parenthesized count", "{'descr': '<f8', 'fortran_order': False, 'shape': ((3), 2)}", "'<f8'", []int64{3, 2}},
 		{"a 0-d array", "{'descr': '<f8', 'fortran_order': False, 'shape': ()}", "'<f8'", []int64{}},
 		{"escapes in a name", `{'descr': [('a\'b\x41', '<f8')], 'fortran_order': True, 'shape': (1,),}`, `[("a'bA", '<f8')]`, []int64{1}},
+		{"every escape, and Python's repr of what is not printable", `{'descr': [('\101\n\r\t\xe9\xa0\u200b\U0001F600\U000e0001\q\x00\x7f', '<f8')], 'fortran_order': False, 'shape': (1,)}`,
+			`[('A\n\r\té\xa0\u200b😀\U000e0001\\q\x00\x7f', '<f8')]`, []int64{1}},
+		{"a datetime, objects and a bool", "{'descr': [('t', '<M8[ns]'), ('o', '|O'), ('b', '|?')], 'fortran_order': False, 'shape': (1,)}",
+			"[('t', '<M8[ns]'), ('o', '|O'), ('b', '|?')]", []int64{1}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h, err := Parse(header(c.dict, 1))
@@ -140,6 +146,23 @@ func TestParseRefuses(t *testing.T) {
 		{"a missing comma", header("{'descr': '<f8' 'fortran_order': False}", 1), "expected ','"},
 		{"a missing colon", header("{'descr' '<f8'}", 1), "expected ':'"},
 		{"an unknown name", header("{'descr': Float}", 1), `unexpected "Float}`},
+		{"a name run on", header("{'descr': '<f8', 'fortran_order': Falsey, 'shape': (1,)}", 1), `unexpected "Falsey`},
+		{"a u without a quote", header("{'descr': u, 'fortran_order': False, 'shape': (1,)}", 1), `unexpected "u,`},
+		{"a key that is not a string", header("{1: '<f8'}", 1), "the key an integer"},
+		{"an unexpected end", header("{'descr': ", 1), "unexpected end"},
+		{"a sign without digits", header("{'descr': '<f8', 'fortran_order': False, 'shape': (-,)}", 1), "expected a number"},
+		{"a bad \\u escape", header("{'descr': [('\\u12', '<f8')], 'fortran_order': False, 'shape': (1,)}", 1), `bad \u escape`},
+		{"a shape of strings", header("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 'a')}", 1), "shape (1, a string)"},
+		{"a descr that is a number", header("{'descr': 8, 'fortran_order': False, 'shape': (1,)}", 1), "descr is an integer"},
+		{"a field that is a list", header("{'descr': [['a', '<f8']], 'fortran_order': False, 'shape': (1,)}", 1), "descr field a list"},
+		{"a field of one item", header("{'descr': [('a',)], 'fortran_order': False, 'shape': (1,)}", 1), "want (name, type)"},
+		{"a field name that is a number", header("{'descr': [(1, '<f8')], 'fortran_order': False, 'shape': (1,)}", 1), "field name is an integer"},
+		{"a field of a bad type", header("{'descr': [('a', [('b', 'x8')])], 'fortran_order': False, 'shape': (1,)}", 1), `field "a": field "b": type string "x8"`},
+		{"a field shape that is a list", header("{'descr': [('a', '<f8', [2])], 'fortran_order': False, 'shape': (1,)}", 1), `field "a": shape is a list`},
+		{"a field shape too large", header("{'descr': [('a', '<f8', (2, 2147483648))], 'fortran_order': False, 'shape': (1,)}", 1), "shape (2, 2147483648): want non-negative"},
+		{"two byte orders", header("{'descr': '<>f8', 'fortran_order': False, 'shape': (1,)}", 1), "not numpy's"},
+		{"a unit on a float", header("{'descr': '<f8[ns]', 'fortran_order': False, 'shape': (1,)}", 1), "not numpy's"},
+		{"a type string without a size", header("{'descr': '<f', 'fortran_order': False, 'shape': (1,)}", 1), "has no size"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse(c.b)
@@ -255,8 +278,13 @@ func TestFromLayout(t *testing.T) {
 	twice := &flat.Layout{Kind: flat.Struct, Size: 16, Align: 8, Fields: []flat.FieldLayout{
 		{Name: "A", Tag: `npy:"x"`, Layout: f64}, {Name: "B", Tag: `npy:"x"`, Offset: 8, Layout: f64},
 	}}
-	if _, _, err := FromLayout(twice, '<'); err == nil || !strings.Contains(err.Error(), `two fields are named "x"`) {
-		t.Errorf("two fields tagged with one name: got %v", err)
+	outer := &flat.Layout{Kind: flat.Struct, Size: 24, Align: 8, Fields: []flat.FieldLayout{
+		{Name: "A", Layout: f64}, {Name: "In", Offset: 8, Layout: twice},
+	}}
+	for _, l := range []*flat.Layout{twice, outer, arr(2, twice)} {
+		if _, _, err := FromLayout(l, '<'); err == nil || !strings.Contains(err.Error(), `two fields are named "x"`) {
+			t.Errorf("%s: two fields tagged with one name: got %v", l, err)
+		}
 	}
 }
 
@@ -279,6 +307,7 @@ func TestMismatch(t *testing.T) {
 		{"a name", "[('a', '<f8'), ('c', '<f8')]", "[('a', '<f8'), ('b', '<f8')]", "b", "named 'c' in the file", false},
 		{"a subarray", "[('a', '<f8', (3,))]", "[('a', '<f8', (4,))]", "a", "shape [3]", false},
 		{"structured and plain", "[('a', '<f8')]", "'<f8'", "the record", "the file has a struct, the Go type a number", false},
+		{"plain and structured", "'<f8'", "[('a', '<f8')]", "the record", "the file has a number, the Go type a struct", false},
 		{"objects", "[('a', '|O')]", "[('a', '<i8')]", "a", "Python objects, which no flat Go type maps", false},
 		{"a unicode string", "[('s', '<U4')]", "[('s', '<u4', (4,))]", "s", "shape []", false},
 		{"numpy's bool", "'|b1'", "'|u1'", "the record", "numpy's bool", false},
@@ -388,6 +417,8 @@ func TestRecover(t *testing.T) {
 		{"a sector that is neither", torn, slots, false},
 		{"another count: the file is not the one the sidecar describes", foreign, slots, false},
 		{"only the newest slot, and the older header", old, slots[1:], false},
+		{"an older slot whose header has another length", cur, []Slot{{Seq: 8, Count: 999, Header: old[:64]}, slots[1]}, true},
+		{"an older slot whose header has another length, and the older header", old, []Slot{{Seq: 8, Count: 999, Header: old[:64]}, slots[1]}, false},
 		{"no slots", cur, nil, false},
 		{"a file shorter than the newest slot's header", cur[:len(cur)-64], slots, false},
 	} {
@@ -497,5 +528,62 @@ func TestUnmappable(t *testing.T) {
 	}
 	if got := (DType{Fields: []Field{{Name: "s", Type: DType{Str: "<U4"}}}}).Unmappable(); got != "" {
 		t.Errorf("a struct: got %q; want \"\": only a plain type is unmappable itself", got)
+	}
+}
+
+func TestItemsizeAndParts(t *testing.T) {
+	for _, c := range []struct {
+		str         string
+		order, kind byte
+		size, item  int
+	}{
+		{"<f8", '<', 'f', 8, 8},
+		{"|u1", '|', 'u', 1, 1},
+		{"f4", '|', 'f', 4, 4},
+		{"=i2", '=', 'i', 2, 2},
+		{">U10", '>', 'U', 10, 40},
+		{"|S5", '|', 'S', 5, 5},
+		{"|O", '|', 'O', 0, 8},
+		{"<M8[ns]", '<', 'M', 8, 8},
+		{"|V12", '|', 'V', 12, 12},
+	} {
+		d := DType{Str: c.str}
+		if order, kind, size := d.Parts(); order != c.order || kind != c.kind || size != c.size || d.Itemsize() != c.item {
+			t.Errorf("%s: got %c %c %d, itemsize %d; want %c %c %d, itemsize %d", c.str, order, kind, size, d.Itemsize(), c.order, c.kind, c.size, c.item)
+		}
+	}
+	d := DType{Fields: []Field{
+		{Name: "a", Type: DType{Str: "<f8"}, Shape: []int{2, 3}},
+		{Name: "n", Type: DType{Fields: []Field{{Name: "c", Type: DType{Str: ">i2"}}, {Type: DType{Str: "|V2"}}}}, Shape: []int{5}},
+		{Name: "s", Type: DType{Str: "<U3"}},
+		{Name: "e", Type: DType{Str: "<f4"}, Shape: []int{0}},
+	}}
+	if got := d.Itemsize(); got != 2*3*8+5*4+12 {
+		t.Errorf("%s: itemsize %d; want %d", d, got, 2*3*8+5*4+12)
+	}
+}
+
+func TestBuildRefusesAHeaderTooLong(t *testing.T) {
+	d := DType{Fields: []Field{}}
+	for i := range 500 {
+		d.Fields = append(d.Fields, Field{Name: fmt.Sprintf("field%03d", i), Type: DType{Str: "<f8"}})
+	}
+	if b, err := Build(d, nil, 1); err == nil || !strings.Contains(err.Error(), "numpy reads at most 10000") {
+		t.Errorf("a header of 500 fields: got %d bytes, %v; want an error", len(b), err)
+	}
+}
+
+func TestMaxCountWithoutRoom(t *testing.T) {
+	// A header that ends at its dict's brace, as numpy never writes one
+	// but reads it: the count has no room to grow, and none for the
+	// newline that Rewrite writes after the dict.
+	dict := "{'descr': '<f8', 'fortran_order': False, 'shape': (5,)}"
+	b := binary.LittleEndian.AppendUint16([]byte(Magic+"\x01\x00"), uint16(len(dict)))
+	h, err := Parse(append(b, dict...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.MaxCount() != -1 {
+		t.Errorf("MaxCount: got %d; want -1", h.MaxCount())
 	}
 }
