@@ -18,18 +18,20 @@ import (
 // number or a struct, the dimensions for an array. A field's name is its Go
 // name, or the name its `npy:"name"` tag gives; blank fields are padding.
 func FromLayout(l *flat.Layout, order byte) (DType, []int, error) {
+	d, dims, err := fromLayout(l, order)
+	return d.Merged(), dims, err
+}
+
+// fromLayout is FromLayout with the padding left as the fields lay it out,
+// for FromLayout to merge once, at every level.
+func fromLayout(l *flat.Layout, order byte) (DType, []int, error) {
 	var dims []int
 	for l.Kind == flat.Array {
 		dims = append(dims, l.Len)
 		l = l.Elem
 	}
-	d, err := fromLayout(l, order)
-	return d.Merged(), dims, err
-}
-
-func fromLayout(l *flat.Layout, order byte) (DType, error) {
 	if l.Kind != flat.Struct {
-		return numberType(l.Kind, order), nil
+		return numberType(l.Kind, order), dims, nil
 	}
 	d := DType{Fields: make([]Field, 0, len(l.Fields))}
 	names := map[string]bool{}
@@ -43,16 +45,16 @@ func fromLayout(l *flat.Layout, order byte) (DType, error) {
 			name = tag
 		}
 		if names[name] {
-			return DType{}, fmt.Errorf("two fields are named %q in numpy; rename one with an `npy:\"name\"` tag", name)
+			return DType{}, nil, fmt.Errorf("two fields are named %q in numpy; rename one with an `npy:\"name\"` tag", name)
 		}
 		names[name] = true
-		t, dims, err := FromLayout(f.Layout, order)
+		t, fdims, err := fromLayout(f.Layout, order)
 		if err != nil {
-			return DType{}, err
+			return DType{}, nil, err
 		}
-		d.Fields = append(d.Fields, Field{Name: name, Type: t, Shape: dims})
+		d.Fields = append(d.Fields, Field{Name: name, Type: t, Shape: fdims})
 	}
-	return d, nil
+	return d, dims, nil
 }
 
 // numberType is the numpy type string of a flat number kind.
