@@ -152,6 +152,9 @@ func keyText(k value) string {
 // of d, each of shape rowShape: version 1.0, or 3.0 when a field name is not
 // ASCII; the dict in numpy's key order and spacing; room for the count to
 // grow to 21 digits; then spaces and one newline, up to a multiple of 64.
+// One difference: numpy writes names that are Latin-1 but not ASCII ("é")
+// in a header of version 1.0, in Latin-1; Build writes every name that is
+// not ASCII in version 3.0, in UTF-8, as FORMAT.md specifies.
 func Build(d DType, rowShape []int, count int64) ([]byte, error) {
 	shape := append([]int64{count}, toInt64(rowShape)...)
 	digits := strconv.FormatInt(count, 10)
