@@ -74,6 +74,8 @@ func (d DType) Itemsize() int {
 			return 4 * d.size()
 		case 'O':
 			return 8
+		case '?':
+			return 1
 		}
 		return d.size()
 	}
