@@ -74,6 +74,8 @@ func (d DType) Itemsize() int {
 			return 4 * d.size()
 		case 'O':
 			return 8
+		case '?':
+			return 1
 		}
 		return d.size()
 	}
@@ -170,8 +172,10 @@ func pyRepr(s string) string {
 	return b.String()
 }
 
-// dtypeOf reads a descr: a type string or a list of fields.
-func dtypeOf(v value, depth int) (DType, error) {
+// dtypeOf reads a descr: a type string or a list of fields. Its nesting
+// needs no bound of its own: each level of fields is a list and a tuple,
+// and the parser refuses containers nested more than maxDepth deep.
+func dtypeOf(v value) (DType, error) {
 	switch v.kind {
 	case strValue:
 		if err := checkTypeString(v.str); err != nil {
@@ -179,13 +183,10 @@ func dtypeOf(v value, depth int) (DType, error) {
 		}
 		return DType{Str: v.str}, nil
 	case listValue:
-		if depth > maxDepth {
-			return DType{}, fmt.Errorf("descr nested more than %d deep", maxDepth)
-		}
 		d := DType{Fields: []Field{}}
 		names := map[string]bool{}
 		for _, item := range v.items {
-			f, err := fieldOf(item, depth)
+			f, err := fieldOf(item)
 			if err != nil {
 				return DType{}, err
 			}
@@ -202,7 +203,7 @@ func dtypeOf(v value, depth int) (DType, error) {
 
 // fieldOf reads one field of a descr: (name, type) or (name, type, shape),
 // where name may be a (title, name) pair.
-func fieldOf(v value, depth int) (Field, error) {
+func fieldOf(v value) (Field, error) {
 	if v.kind != tupleValue || len(v.items) < 2 || len(v.items) > 3 {
 		return Field{}, fmt.Errorf("descr field %s: want (name, type) or (name, type, shape)", v.kind)
 	}
@@ -213,7 +214,7 @@ func fieldOf(v value, depth int) (Field, error) {
 	if name.kind != strValue {
 		return Field{}, fmt.Errorf("descr field name is %v; want a string", name.kind)
 	}
-	t, err := dtypeOf(v.items[1], depth+1)
+	t, err := dtypeOf(v.items[1])
 	if err != nil {
 		return Field{}, fmt.Errorf("field %q: %w", name.str, err)
 	}
@@ -321,7 +322,3 @@ func isASCII(s string) bool {
 // none), its kind and its size as written (characters for 'U'): "<f8" is
 // '<', 'f', 8.
 func (d DType) Parts() (order, kind byte, size int) { return d.order(), d.kind(), d.size() }
-
-// Unmappable says what d is if it is a plain type that no flat Go type
-// maps ("a unicode string, which no flat Go type maps"), or returns "".
-func (d DType) Unmappable() string { return unmappable(d) }

@@ -35,52 +35,47 @@ type Header struct {
 // ErrShort reports a file too short to hold the header it starts.
 var ErrShort = errors.New("the file ends inside the .npy header")
 
-// HeaderLen returns the length of the header that b, the start of a file,
-// begins with: its first 12 bytes or more, or the whole file if shorter.
-func HeaderLen(b []byte) (int, error) {
+// headerSize returns the lengths of the parts of the header that b, the
+// start of a file, begins with: the magic, version and length of the text,
+// and the text.
+func headerSize(b []byte) (prefix, n int, err error) {
 	if len(b) < len(Magic)+2 || string(b[:len(Magic)]) != Magic {
-		return 0, fmt.Errorf("not a .npy file (it does not start with %q)", Magic)
+		return 0, 0, fmt.Errorf("not a .npy file (it does not start with %q)", Magic)
 	}
-	major, minor := int(b[6]), int(b[7])
-	var prefix, n int
-	switch {
+	switch major, minor := b[6], b[7]; {
 	case major == 1 && minor == 0:
-		if len(b) < 10 {
-			return 0, ErrShort
-		}
-		prefix, n = 10, int(binary.LittleEndian.Uint16(b[8:]))
+		prefix = 10
 	case (major == 2 || major == 3) && minor == 0:
-		if len(b) < 12 {
-			return 0, ErrShort
-		}
 		prefix = 12
-		n64 := uint64(binary.LittleEndian.Uint32(b[8:]))
-		if n64 > MaxHeaderLen {
-			return 0, fmt.Errorf("header of %d bytes; numpy reads at most %d", n64, MaxHeaderLen)
-		}
-		n = int(n64)
 	default:
-		return 0, fmt.Errorf(".npy format version %d.%d; versions 1.0, 2.0 and 3.0 are known", major, minor)
+		return 0, 0, fmt.Errorf(".npy format version %d.%d; versions 1.0, 2.0 and 3.0 are known", major, minor)
 	}
-	if n > MaxHeaderLen {
-		return 0, fmt.Errorf("header of %d bytes; numpy reads at most %d", n, MaxHeaderLen)
+	if len(b) < prefix {
+		return 0, 0, ErrShort
 	}
-	return prefix + n, nil
+	var n64 uint64
+	if prefix == 10 {
+		n64 = uint64(binary.LittleEndian.Uint16(b[8:]))
+	} else {
+		n64 = uint64(binary.LittleEndian.Uint32(b[8:]))
+	}
+	if n64 > MaxHeaderLen {
+		return 0, 0, fmt.Errorf("header of %d bytes; numpy reads at most %d", n64, MaxHeaderLen)
+	}
+	return prefix, int(n64), nil
 }
 
-// Parse parses a whole header, as HeaderLen measures it. It accepts what
-// numpy accepts: any key order and spacing, comments, trailing commas.
+// Parse parses the header that b, the start of a file, begins with; b may
+// run on past it. It accepts what numpy accepts: any key order and
+// spacing, comments, trailing commas.
 func Parse(b []byte) (*Header, error) {
-	total, err := HeaderLen(b)
+	prefix, n, err := headerSize(b)
 	if err != nil {
 		return nil, err
 	}
+	total := prefix + n
 	if len(b) < total {
 		return nil, ErrShort
-	}
-	prefix := 10
-	if b[6] > 1 {
-		prefix = 12
 	}
 	h := &Header{Major: int(b[6]), Minor: int(b[7]), Len: total}
 	p := &parser{s: string(b[:total]), pos: prefix, latin1: h.Major < 3}
@@ -120,7 +115,7 @@ func (h *Header) fill(d value) error {
 		}
 	}
 	var err error
-	if h.DType, err = dtypeOf(seen["descr"], 0); err != nil {
+	if h.DType, err = dtypeOf(seen["descr"]); err != nil {
 		return err
 	}
 	fo := seen["fortran_order"]
@@ -157,6 +152,9 @@ func keyText(k value) string {
 // of d, each of shape rowShape: version 1.0, or 3.0 when a field name is not
 // ASCII; the dict in numpy's key order and spacing; room for the count to
 // grow to 21 digits; then spaces and one newline, up to a multiple of 64.
+// One difference: numpy writes names that are Latin-1 but not ASCII ("é")
+// in a header of version 1.0, in Latin-1; Build writes every name that is
+// not ASCII in version 3.0, in UTF-8, as FORMAT.md specifies.
 func Build(d DType, rowShape []int, count int64) ([]byte, error) {
 	shape := append([]int64{count}, toInt64(rowShape)...)
 	digits := strconv.FormatInt(count, 10)

@@ -18,18 +18,20 @@ import (
 // number or a struct, the dimensions for an array. A field's name is its Go
 // name, or the name its `npy:"name"` tag gives; blank fields are padding.
 func FromLayout(l *flat.Layout, order byte) (DType, []int, error) {
+	d, dims, err := fromLayout(l, order)
+	return d.Merged(), dims, err
+}
+
+// fromLayout is FromLayout with the padding left as the fields lay it out,
+// for FromLayout to merge once, at every level.
+func fromLayout(l *flat.Layout, order byte) (DType, []int, error) {
 	var dims []int
 	for l.Kind == flat.Array {
 		dims = append(dims, l.Len)
 		l = l.Elem
 	}
-	d, err := fromLayout(l, order)
-	return d.Merged(), dims, err
-}
-
-func fromLayout(l *flat.Layout, order byte) (DType, error) {
 	if l.Kind != flat.Struct {
-		return numberType(l.Kind, order), nil
+		return numberType(l.Kind, order), dims, nil
 	}
 	d := DType{Fields: make([]Field, 0, len(l.Fields))}
 	names := map[string]bool{}
@@ -43,16 +45,16 @@ func fromLayout(l *flat.Layout, order byte) (DType, error) {
 			name = tag
 		}
 		if names[name] {
-			return DType{}, fmt.Errorf("two fields are named %q in numpy; rename one with an `npy:\"name\"` tag", name)
+			return DType{}, nil, fmt.Errorf("two fields are named %q in numpy; rename one with an `npy:\"name\"` tag", name)
 		}
 		names[name] = true
-		t, dims, err := FromLayout(f.Layout, order)
+		t, fdims, err := fromLayout(f.Layout, order)
 		if err != nil {
-			return DType{}, err
+			return DType{}, nil, err
 		}
-		d.Fields = append(d.Fields, Field{Name: name, Type: t, Shape: dims})
+		d.Fields = append(d.Fields, Field{Name: name, Type: t, Shape: fdims})
 	}
-	return d, nil
+	return d, dims, nil
 }
 
 // numberType is the numpy type string of a flat number kind.
@@ -87,7 +89,7 @@ func mismatch(got, want DType, path string) (string, string, bool) {
 			return "", "", false
 		}
 		why := fmt.Sprintf("the file has %s, the Go type %s", pyRepr(got.Str), pyRepr(want.Str))
-		if note := unmappable(got); note != "" {
+		if note := got.Unmappable(); note != "" {
 			why += " (" + note + ")"
 		}
 		other := got.kind() == want.kind() && got.size() == want.size() && got.order() != want.order()
@@ -122,9 +124,9 @@ func orRecord(path string) string {
 	return path
 }
 
-// unmappable names a plain numpy type that no flat Go type maps, or
-// returns "".
-func unmappable(d DType) string {
+// Unmappable says what d is if it is a plain type that no flat Go type
+// maps ("a unicode string, which no flat Go type maps"), or returns "".
+func (d DType) Unmappable() string {
 	what := ""
 	switch k, n := d.kind(), d.size(); {
 	case k == 'O':

@@ -3,6 +3,8 @@ package npy
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"hash/crc32"
 	"slices"
 	"strings"
 	"testing"
@@ -93,8 +95,13 @@ func TestParseAcceptsWhatNumpyAccepts(t *testing.T) {
 		{"double quotes and a comment", "{\"descr\": \"<f4\", # the type\n 'fortran_order': False, 'shape': (4, 2)}", "'<f4'", []int64{4, 2}},
 		{"Python 2 long integers", "{'descr': '<f8', 'fortran_order': False, 'shape': (5L,), }", "'<f8'", []int64{5}},
 		{"a titled field and a scalar subarray shape", "{'descr': [(('a title', 'x'), '<f4', 3)], 'fortran_order': False, 'shape': (1,)}", "[('x', '<f4', (3,))]", []int64{1}},
+		{"a parenthesized count", "{'descr': '<f8', 'fortran_order': False, 'shape': ((3), 2)}", "'<f8'", []int64{3, 2}},
 		{"a 0-d array", "{'descr': '<f8', 'fortran_order': False, 'shape': ()}", "'<f8'", []int64{}},
 		{"escapes in a name", `{'descr': [('a\'b\x41', '<f8')], 'fortran_order': True, 'shape': (1,),}`, `[("a'bA", '<f8')]`, []int64{1}},
+		{"every escape, and Python's repr of what is not printable", `{'descr': [('\101\n\r\t\xe9\xa0\u200b\U0001F600\U000e0001\q\x00\x7f', '<f8')], 'fortran_order': False, 'shape': (1,)}`,
+			`[('A\n\r\té\xa0\u200b😀\U000e0001\\q\x00\x7f', '<f8')]`, []int64{1}},
+		{"a datetime, objects and a bool", "{'descr': [('t', '<M8[ns]'), ('o', '|O'), ('b', '|?')], 'fortran_order': False, 'shape': (1,)}",
+			"[('t', '<M8[ns]'), ('o', '|O'), ('b', '|?')]", []int64{1}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h, err := Parse(header(c.dict, 1))
@@ -117,6 +124,10 @@ func TestParseRefuses(t *testing.T) {
 		{"not a .npy file", []byte("PK\x03\x04 a zip file"), "not a .npy file"},
 		{"an unknown version", []byte("\x93NUMPY\x04\x00\x10\x00"), "version 4.0"},
 		{"a header over numpy's limit", append([]byte("\x93NUMPY\x02\x00"), 0x11, 0x27, 0, 0), "at most 10000"},
+		{"a version 1.0 length cut short", []byte("\x93NUMPY\x01\x00\x10"), "ends inside"},
+		{"a version 2.0 length cut short", []byte("\x93NUMPY\x02\x00\x10\x00\x00"), "ends inside"},
+		{"a version 1.0 header over numpy's limit", append([]byte("\x93NUMPY\x01\x00"), 0x11, 0x27), "at most 10000"},
+		{"a version 3.0 header of 4 GiB", []byte("\x93NUMPY\x03\x00\xff\xff\xff\xff"), "at most 10000"},
 		{"a header longer than the file", []byte("\x93NUMPY\x01\x00\x40\x00{'descr'"), "ends inside"},
 		{"a list, not a dict", header("['descr', '<f8']", 1), "want a dict"},
 		{"an extra key", header("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'x': 1}", 1), "key 'x'"},
@@ -131,9 +142,27 @@ func TestParseRefuses(t *testing.T) {
 		{"a leading zero", header("{'descr': '<f8', 'fortran_order': False, 'shape': (01,)}", 1), "leading zero"},
 		{"a number too large", header("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999,)}", 1), "out of range"},
 		{"too deep", header(strings.Repeat("[", 40)+strings.Repeat("]", 40), 1), "deep"},
+		{"a descr too deep", header("{'descr': "+strings.Repeat("[('a', ", 17)+"'<f8'"+strings.Repeat(")]", 17)+", 'fortran_order': False, 'shape': (1,)}", 1), "deep"},
 		{"a missing comma", header("{'descr': '<f8' 'fortran_order': False}", 1), "expected ','"},
 		{"a missing colon", header("{'descr' '<f8'}", 1), "expected ':'"},
 		{"an unknown name", header("{'descr': Float}", 1), `unexpected "Float}`},
+		{"a name run on", header("{'descr': '<f8', 'fortran_order': Falsey, 'shape': (1,)}", 1), `unexpected "Falsey`},
+		{"a u without a quote", header("{'descr': u, 'fortran_order': False, 'shape': (1,)}", 1), `unexpected "u,`},
+		{"a key that is not a string", header("{1: '<f8'}", 1), "the key an integer"},
+		{"an unexpected end", header("{'descr': ", 1), "unexpected end"},
+		{"a sign without digits", header("{'descr': '<f8', 'fortran_order': False, 'shape': (-,)}", 1), "expected a number"},
+		{"a bad \\u escape", header("{'descr': [('\\u12', '<f8')], 'fortran_order': False, 'shape': (1,)}", 1), `bad \u escape`},
+		{"a shape of strings", header("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 'a')}", 1), "shape (1, a string)"},
+		{"a descr that is a number", header("{'descr': 8, 'fortran_order': False, 'shape': (1,)}", 1), "descr is an integer"},
+		{"a field that is a list", header("{'descr': [['a', '<f8']], 'fortran_order': False, 'shape': (1,)}", 1), "descr field a list"},
+		{"a field of one item", header("{'descr': [('a',)], 'fortran_order': False, 'shape': (1,)}", 1), "want (name, type)"},
+		{"a field name that is a number", header("{'descr': [(1, '<f8')], 'fortran_order': False, 'shape': (1,)}", 1), "field name is an integer"},
+		{"a field of a bad type", header("{'descr': [('a', [('b', 'x8')])], 'fortran_order': False, 'shape': (1,)}", 1), `field "a": field "b": type string "x8"`},
+		{"a field shape that is a list", header("{'descr': [('a', '<f8', [2])], 'fortran_order': False, 'shape': (1,)}", 1), `field "a": shape is a list`},
+		{"a field shape too large", header("{'descr': [('a', '<f8', (2, 2147483648))], 'fortran_order': False, 'shape': (1,)}", 1), "shape (2, 2147483648): want non-negative"},
+		{"two byte orders", header("{'descr': '<>f8', 'fortran_order': False, 'shape': (1,)}", 1), "not numpy's"},
+		{"a unit on a float", header("{'descr': '<f8[ns]', 'fortran_order': False, 'shape': (1,)}", 1), "not numpy's"},
+		{"a type string without a size", header("{'descr': '<f', 'fortran_order': False, 'shape': (1,)}", 1), "has no size"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse(c.b)
@@ -249,8 +278,13 @@ func TestFromLayout(t *testing.T) {
 	twice := &flat.Layout{Kind: flat.Struct, Size: 16, Align: 8, Fields: []flat.FieldLayout{
 		{Name: "A", Tag: `npy:"x"`, Layout: f64}, {Name: "B", Tag: `npy:"x"`, Offset: 8, Layout: f64},
 	}}
-	if _, _, err := FromLayout(twice, '<'); err == nil || !strings.Contains(err.Error(), `two fields are named "x"`) {
-		t.Errorf("two fields tagged with one name: got %v", err)
+	outer := &flat.Layout{Kind: flat.Struct, Size: 24, Align: 8, Fields: []flat.FieldLayout{
+		{Name: "A", Layout: f64}, {Name: "In", Offset: 8, Layout: twice},
+	}}
+	for _, l := range []*flat.Layout{twice, outer, arr(2, twice)} {
+		if _, _, err := FromLayout(l, '<'); err == nil || !strings.Contains(err.Error(), `two fields are named "x"`) {
+			t.Errorf("%s: two fields tagged with one name: got %v", l, err)
+		}
 	}
 }
 
@@ -273,6 +307,7 @@ func TestMismatch(t *testing.T) {
 		{"a name", "[('a', '<f8'), ('c', '<f8')]", "[('a', '<f8'), ('b', '<f8')]", "b", "named 'c' in the file", false},
 		{"a subarray", "[('a', '<f8', (3,))]", "[('a', '<f8', (4,))]", "a", "shape [3]", false},
 		{"structured and plain", "[('a', '<f8')]", "'<f8'", "the record", "the file has a struct, the Go type a number", false},
+		{"plain and structured", "'<f8'", "[('a', '<f8')]", "the record", "the file has a number, the Go type a struct", false},
 		{"objects", "[('a', '|O')]", "[('a', '<i8')]", "a", "Python objects, which no flat Go type maps", false},
 		{"a unicode string", "[('s', '<U4')]", "[('s', '<u4', (4,))]", "s", "shape []", false},
 		{"numpy's bool", "'|b1'", "'|u1'", "the record", "numpy's bool", false},
@@ -308,28 +343,43 @@ func TestSidecarSlots(t *testing.T) {
 	if _, err := ParseSlot(b[c.SlotOffset(1) : c.SlotOffset(1)+c.SlotSize]); err == nil || !strings.Contains(err.Error(), "checksum") {
 		t.Errorf("a damaged slot: got %v; want a checksum mismatch", err)
 	}
-	for _, damage := range []func([]byte){
-		func(b []byte) { b[0] = 'x' },
-		func(b []byte) { b[20] ^= 1 },
-		func(b []byte) { PutControl(b, Control{SlotSize: 100}) },
-		func(b []byte) { b[8] = 2; PutControl(b, Control{SlotSize: 4096}); b[8] = 2 },
+	if _, err := ParseSlot(b[c.SlotOffset(1) : c.SlotOffset(1)+slotHead+3]); err == nil || !strings.Contains(err.Error(), "too short") {
+		t.Errorf("a slot too short for its fixed part: got %v", err)
+	}
+	PutSlot(b[c.SlotOffset(0):], Slot{Seq: 4, Count: -1, Header: hdr})
+	if _, err := ParseSlot(b[c.SlotOffset(0) : c.SlotOffset(0)+c.SlotSize]); err == nil || !strings.Contains(err.Error(), "counts 18446744073709551615 records") {
+		t.Errorf("a slot whose count is not an int64: got %v", err)
+	}
+	for _, d := range []struct {
+		name   string
+		damage func([]byte) []byte
+		want   string
+	}{
+		{"the magic", func(b []byte) []byte { b[0] = 'x'; return b }, "bad magic"},
+		{"a byte under the checksum", func(b []byte) []byte { b[20] ^= 1; return b }, "checksum mismatch"},
+		{"a slot size not a multiple of a page", func(b []byte) []byte { PutControl(b, Control{SlotSize: 100}); return b }, "slot size 100 does not fit"},
+		{"slots larger than the file", func(b []byte) []byte { PutControl(b, Control{SlotSize: 2 * c.SlotSize}); return b }, "does not fit"},
+		{"a page cut short", func(b []byte) []byte { return b[:ControlSize-1] }, "shorter than its control page"},
+		{"another version", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[8:], 2)
+			binary.LittleEndian.PutUint32(b[controlCRCAt:], crc32.Checksum(b[:controlCRCAt], castagnoli))
+			return b
+		}, "sidecar version 2"},
 	} {
-		d := bytes.Clone(b)
-		damage(d)
-		if _, err := ParseControl(d); err == nil {
-			t.Error("a damaged control page parsed")
+		if _, err := ParseControl(d.damage(bytes.Clone(b))); err == nil || !strings.Contains(err.Error(), d.want) {
+			t.Errorf("%s: got %v; want an error saying %q", d.name, err, d.want)
 		}
 	}
 }
 
-func TestRecover(t *testing.T) {
-	// A header whose count straddles a sector boundary, so that a write
-	// torn between the sectors mixes the old count and the new.
+// tornHeaders returns the headers of 999 and of 1000 records of a type
+// whose count straddles a sector boundary, and a mix of the two, as a write
+// torn between the sectors leaves it: the first sector new, the second old.
+func tornHeaders(t *testing.T) (old, cur, mixed []byte) {
 	long := DType{Fields: []Field{{Name: "a", Type: DType{Str: "<f8"}}}}
 	for i := 0; i < 40; i++ {
 		long.Fields = append(long.Fields, Field{Name: "field" + strings.Repeat("x", i%7) + string(rune('A'+i)), Type: DType{Str: "<f8"}})
 	}
-	var old, cur []byte
 	for {
 		old, _ = Build(long, nil, 999)
 		cur, _ = Build(long, nil, 1000)
@@ -340,35 +390,201 @@ func TestRecover(t *testing.T) {
 	}
 	h, _ := Parse(cur)
 	boundary := h.countAt + 2
-	mixed := bytes.Clone(old)
-	copy(mixed[:boundary], cur[:boundary]) // the first sector written, the second not
+	mixed = bytes.Clone(old)
+	copy(mixed[:boundary], cur[:boundary])
 	if m, err := Parse(mixed); err == nil && (m.Shape[0] == 999 || m.Shape[0] == 1000) {
 		t.Fatalf("the mixed header counts %d; the test needs one that lies", m.Shape[0])
 	}
+	return old, cur, mixed
+}
+
+func TestRecover(t *testing.T) {
+	old, cur, mixed := tornHeaders(t)
 	torn := bytes.Clone(cur)
 	torn[0] ^= 1
-	foreign, _ := Build(long, nil, 5)
+	foreign := recount(t, cur, 5)
 	slots := []Slot{{Seq: 8, Count: 999, Header: old}, {Seq: 9, Count: 1000, Header: cur}}
 	for _, c := range []struct {
-		name   string
-		header []byte
-		slots  []Slot
-		ok     bool
+		name  string
+		file  []byte
+		slots []Slot
+		ok    bool
 	}{
 		{"the newest slot's header", cur, slots, true},
+		{"the newest slot's header, then records", append(bytes.Clone(cur), 1, 2, 3), slots, true},
 		{"the older slot's header: the crash came before the header was written", old, slots, true},
 		{"a mix of the two, sector by sector: a torn write", mixed, slots, true},
 		{"a sector that is neither", torn, slots, false},
 		{"another count: the file is not the one the sidecar describes", foreign, slots, false},
 		{"only the newest slot, and the older header", old, slots[1:], false},
+		{"an older slot whose header has another length", cur, []Slot{{Seq: 8, Count: 999, Header: old[:64]}, slots[1]}, true},
+		{"an older slot whose header has another length, and the older header", old, []Slot{{Seq: 8, Count: 999, Header: old[:64]}, slots[1]}, false},
 		{"no slots", cur, nil, false},
-		{"a header of another length", cur[:len(cur)-64], slots, false},
+		{"a file shorter than the newest slot's header", cur[:len(cur)-64], slots, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s, ok := Recover(c.header, c.slots)
+			s, ok := Recover(c.file, c.slots)
 			if ok != c.ok || ok && s.Count != 1000 {
 				t.Errorf("got %d, %v; want ok %v with count 1000", s.Count, ok, c.ok)
 			}
 		})
+	}
+}
+
+func TestDecide(t *testing.T) {
+	old, cur, mixed := tornHeaders(t)
+	foreign := recount(t, cur, 5)
+	slots := []Slot{{Seq: 8, Count: 999, Header: old}, {Seq: 9, Count: 1000, Header: cur}}
+	decide := func(file []byte, slots []Slot) (State, error) {
+		h, err := ParseFile(file)
+		return Decide(file, h, err, slots)
+	}
+	for _, c := range []struct {
+		name   string
+		file   []byte
+		slots  []Slot
+		header []byte
+		count  int64
+		seq    uint64
+		torn   bool
+	}{
+		{"the newest slot's header", cur, slots, cur, 1000, 9, false},
+		{"the older slot's header", old, slots, cur, 1000, 9, true},
+		{"a torn header", mixed, slots, cur, 1000, 9, true},
+		{"a stale sidecar: the file's header holds", foreign, slots, foreign, 5, 0, false},
+		{"no sidecar", old, nil, old, 999, 0, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			file := append(bytes.Clone(c.file), make([]byte, 100)...)
+			st, err := decide(file, c.slots)
+			if err != nil || !bytes.Equal(st.Header, c.header) || st.H.Len != len(c.header) || st.H.Shape[0] != c.count ||
+				st.Count != c.count || st.Seq != c.seq || st.Torn != c.torn {
+				t.Errorf("got %d records (header counts %v), seq %d, torn %v, %v; want %d, seq %d, torn %v",
+					st.Count, st.H, st.Seq, st.Torn, err, c.count, c.seq, c.torn)
+			}
+		})
+	}
+	damaged := bytes.Clone(cur)
+	damaged[0] ^= 1
+	if _, err := decide(damaged, slots); err == nil || !strings.Contains(err.Error(), "not a .npy file") {
+		t.Errorf("a damaged header that no slot accounts for: got %v; want the header's parse error", err)
+	}
+	lying := []Slot{{Seq: 9, Count: 1001, Header: cur}}
+	if _, err := decide(cur, lying); err == nil || !strings.Contains(err.Error(), "does not count its 1001 records") {
+		t.Errorf("a slot whose header counts other records: got %v", err)
+	}
+	if st, err := decide(header("{'descr': '<f8', 'fortran_order': False, 'shape': ()}", 1), nil); err != nil || st.Count != 0 {
+		t.Errorf("a 0-d array: got %d records, %v; want 0", st.Count, err)
+	}
+}
+
+// recount returns header b with its count set to n.
+func recount(t *testing.T, b []byte, n int64) []byte {
+	t.Helper()
+	h, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.Rewrite(b, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestSidecarSizesOutOfRange hands ParseControl and ParseSlot sizes that
+// pass their checksums but do not fit: they must be refused, on 32-bit
+// targets too, where such a size overflows an int.
+func TestSidecarSizesOutOfRange(t *testing.T) {
+	b := make([]byte, SidecarSize(ControlSize))
+	PutControl(b, Control{SlotSize: 1<<31 - ControlSize})
+	if c, err := ParseControl(b); err == nil || !strings.Contains(err.Error(), "does not fit") {
+		t.Errorf("a slot size of nearly 2 GiB in %d bytes: got %+v, %v; want an error", len(b), c, err)
+	}
+	slot := make([]byte, ControlSize)
+	// On a 32-bit target the length wraps to -slotHead, which puts the
+	// checksum at offset 0, over no bytes.
+	binary.LittleEndian.PutUint32(slot[16:], 1<<32-slotHead)
+	binary.LittleEndian.PutUint32(slot[0:], crc32.Checksum(nil, castagnoli))
+	if s, err := ParseSlot(slot); err == nil || !strings.Contains(err.Error(), "does not fit") {
+		t.Errorf("a header length of nearly 4 GiB: got %+v, %v; want an error", s, err)
+	}
+}
+
+func TestUnmappable(t *testing.T) {
+	for str, want := range map[string]string{
+		"|O": "Python objects", "<U4": "a unicode string", "|S8": "a byte string", "|a8": "a byte string",
+		"|b1": "numpy's bool", "|?": "numpy's bool", "<M8[ns]": "a datetime", ">m8[s]": "a datetime",
+		"<f2": "a half-precision float", "<f16": "an extended-precision float", "<c32": "an extended-precision float",
+		"<f8": "", "<c16": "", "|u1": "", ">i8": "", "|V4": "",
+	} {
+		got := DType{Str: str}.Unmappable()
+		if want != "" {
+			want += ", which no flat Go type maps"
+		}
+		if got != want {
+			t.Errorf("%s: got %q; want %q", str, got, want)
+		}
+	}
+	if got := (DType{Fields: []Field{{Name: "s", Type: DType{Str: "<U4"}}}}).Unmappable(); got != "" {
+		t.Errorf("a struct: got %q; want \"\": only a plain type is unmappable itself", got)
+	}
+}
+
+func TestItemsizeAndParts(t *testing.T) {
+	for _, c := range []struct {
+		str         string
+		order, kind byte
+		size, item  int
+	}{
+		{"<f8", '<', 'f', 8, 8},
+		{"|u1", '|', 'u', 1, 1},
+		{"f4", '|', 'f', 4, 4},
+		{"=i2", '=', 'i', 2, 2},
+		{">U10", '>', 'U', 10, 40},
+		{"|S5", '|', 'S', 5, 5},
+		{"|O", '|', 'O', 0, 8},
+		{"|?", '|', '?', 0, 1},
+		{"<M8[ns]", '<', 'M', 8, 8},
+		{"|V12", '|', 'V', 12, 12},
+	} {
+		d := DType{Str: c.str}
+		if order, kind, size := d.Parts(); order != c.order || kind != c.kind || size != c.size || d.Itemsize() != c.item {
+			t.Errorf("%s: got %c %c %d, itemsize %d; want %c %c %d, itemsize %d", c.str, order, kind, size, d.Itemsize(), c.order, c.kind, c.size, c.item)
+		}
+	}
+	d := DType{Fields: []Field{
+		{Name: "a", Type: DType{Str: "<f8"}, Shape: []int{2, 3}},
+		{Name: "n", Type: DType{Fields: []Field{{Name: "c", Type: DType{Str: ">i2"}}, {Type: DType{Str: "|V2"}}}}, Shape: []int{5}},
+		{Name: "s", Type: DType{Str: "<U3"}},
+		{Name: "e", Type: DType{Str: "<f4"}, Shape: []int{0}},
+	}}
+	if got := d.Itemsize(); got != 2*3*8+5*4+12 {
+		t.Errorf("%s: itemsize %d; want %d", d, got, 2*3*8+5*4+12)
+	}
+}
+
+func TestBuildRefusesAHeaderTooLong(t *testing.T) {
+	d := DType{Fields: []Field{}}
+	for i := range 500 {
+		d.Fields = append(d.Fields, Field{Name: fmt.Sprintf("field%03d", i), Type: DType{Str: "<f8"}})
+	}
+	if b, err := Build(d, nil, 1); err == nil || !strings.Contains(err.Error(), "numpy reads at most 10000") {
+		t.Errorf("a header of 500 fields: got %d bytes, %v; want an error", len(b), err)
+	}
+}
+
+func TestMaxCountWithoutRoom(t *testing.T) {
+	// A header that ends at its dict's brace, as numpy never writes one
+	// but reads it: the count has no room to grow, and none for the
+	// newline that Rewrite writes after the dict.
+	dict := "{'descr': '<f8', 'fortran_order': False, 'shape': (5,)}"
+	b := binary.LittleEndian.AppendUint16([]byte(Magic+"\x01\x00"), uint16(len(dict)))
+	h, err := Parse(append(b, dict...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.MaxCount() != -1 {
+		t.Errorf("MaxCount: got %d; want -1", h.MaxCount())
 	}
 }

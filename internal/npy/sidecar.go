@@ -79,11 +79,11 @@ func ParseControl(b []byte) (Control, error) {
 	case le.Uint32(b[8:]) != sidecarVersion:
 		return Control{}, fmt.Errorf("sidecar version %d; version %d is known", le.Uint32(b[8:]), sidecarVersion)
 	}
-	c := Control{Dev: le.Uint64(b[16:]), Ino: le.Uint64(b[24:]), SlotSize: int(le.Uint32(b[12:]))}
-	if c.SlotSize < ControlSize || c.SlotSize%ControlSize != 0 || len(b) < SidecarSize(c.SlotSize) {
-		return Control{}, fmt.Errorf("sidecar slot size %d does not fit its %d bytes", c.SlotSize, len(b))
+	slotSize := le.Uint32(b[12:])
+	if slotSize < ControlSize || slotSize%ControlSize != 0 || uint64(slotSize) > uint64(len(b)-ControlSize)/2 {
+		return Control{}, fmt.Errorf("sidecar slot size %d does not fit its %d bytes", slotSize, len(b))
 	}
-	return c, nil
+	return Control{Dev: le.Uint64(b[16:]), Ino: le.Uint64(b[24:]), SlotSize: int(slotSize)}, nil
 }
 
 // SlotOffset is where slot i starts.
@@ -115,11 +115,11 @@ func ParseSlot(b []byte) (Slot, error) {
 	if len(b) < slotHead+4 {
 		return Slot{}, errors.New("slot too short")
 	}
-	hlen := int(le.Uint32(b[16:]))
-	n := slotHead + hlen
-	if hlen == 0 || hlen > len(b)-slotHead-4 {
+	hlen := le.Uint32(b[16:])
+	if hlen == 0 || uint64(hlen) > uint64(len(b)-slotHead-4) {
 		return Slot{}, fmt.Errorf("slot holds a header of %d bytes, which does not fit", hlen)
 	}
+	n := slotHead + int(hlen)
 	if le.Uint32(b[n:]) != crc32.Checksum(b[:n], castagnoli) {
 		return Slot{}, errors.New("slot checksum mismatch (torn or damaged)")
 	}
@@ -130,36 +130,36 @@ func ParseSlot(b []byte) (Slot, error) {
 	return Slot{Seq: le.Uint64(b[0:]), Count: int64(count), Header: bytes.Clone(b[slotHead:n])}, nil
 }
 
-// Recover decides which slot, if any, describes header, the .npy header as
-// it is on disk, given the slots that parsed. A writer writes a slot, makes
-// it durable, and only then writes the header, so the header is either the
-// newest slot's, the other slot's (the crash came before the header was
-// written), or, after a crash during that write, a mix of the two, sector
-// by sector. In each case the newest slot's count holds, and it is
-// returned. Any other header does not belong to these slots: the sidecar
-// is stale, and ok is false.
-func Recover(header []byte, slots []Slot) (newest Slot, ok bool) {
+// Recover decides which slot, if any, describes the header that file, the
+// start of a .npy file, begins with, given the slots that parsed. A writer
+// writes a slot, makes it durable, and only then writes the header, so the
+// header is either the newest slot's, the other slot's (the crash came
+// before the header was written), or, after a crash during that write, a
+// mix of the two, sector by sector. In each case the newest slot's count
+// holds, and it is returned. Any other header does not belong to these
+// slots: the sidecar is stale, and ok is false.
+func Recover(file []byte, slots []Slot) (newest Slot, ok bool) {
 	if len(slots) == 0 {
 		return Slot{}, false
 	}
-	newest = slots[0]
-	var other []byte
+	newest, other := slots[0], slots[0]
 	if len(slots) > 1 {
-		other = slots[1].Header
-		if slots[1].Seq > newest.Seq {
-			newest, other = slots[1], slots[0].Header
+		other = slots[1]
+		if other.Seq > newest.Seq {
+			newest, other = other, newest
 		}
 	}
-	if len(newest.Header) != len(header) {
+	n := len(newest.Header)
+	if len(file) < n {
 		return Slot{}, false
 	}
-	if len(other) != len(header) {
-		other = newest.Header
+	if len(other.Header) != n {
+		other = newest
 	}
-	for at := 0; at < len(header); at += sector {
-		end := min(at+sector, len(header))
-		chunk := header[at:end]
-		if !bytes.Equal(chunk, newest.Header[at:end]) && !bytes.Equal(chunk, other[at:end]) {
+	for at := 0; at < n; at += sector {
+		end := min(at+sector, n)
+		chunk := file[at:end]
+		if !bytes.Equal(chunk, newest.Header[at:end]) && !bytes.Equal(chunk, other.Header[at:end]) {
 			return Slot{}, false
 		}
 	}
@@ -182,7 +182,7 @@ type State struct {
 // sidecar has the valid slots slots: the newest slot when Recover accepts
 // the file's header, otherwise the file's header alone.
 func Decide(file []byte, h *Header, parseErr error, slots []Slot) (State, error) {
-	if s, ok := recoverFile(file, slots); ok {
+	if s, ok := Recover(file, slots); ok {
 		sh, err := Parse(s.Header)
 		if err != nil || len(sh.Shape) == 0 || sh.Shape[0] != s.Count {
 			return State{}, fmt.Errorf("the sidecar's newest slot records a header that does not count its %d records", s.Count)
@@ -200,34 +200,9 @@ func Decide(file []byte, h *Header, parseErr error, slots []Slot) (State, error)
 	return st, nil
 }
 
-// recoverFile applies Recover to the bytes of file that the newest slot's
-// header covers.
-func recoverFile(file []byte, slots []Slot) (Slot, bool) {
-	if len(slots) == 0 {
-		return Slot{}, false
-	}
-	newest := slots[0]
-	if len(slots) > 1 && slots[1].Seq > newest.Seq {
-		newest = slots[1]
-	}
-	if len(file) < len(newest.Header) {
-		return Slot{}, false
-	}
-	return Recover(file[:len(newest.Header)], slots)
-}
-
 // ParseFile parses the header at the start of file, the first bytes of a
-// file as Decide takes them.
-func ParseFile(file []byte) (*Header, error) {
-	n, err := HeaderLen(file)
-	if err != nil {
-		return nil, err
-	}
-	if n > len(file) {
-		return nil, ErrShort
-	}
-	return Parse(file[:n])
-}
+// file as Decide takes them. It is Parse, which takes them too.
+func ParseFile(file []byte) (*Header, error) { return Parse(file) }
 
 // Prefix is how many bytes of a file Decide needs at most: the longest
 // header numpy reads.
