@@ -185,7 +185,7 @@ func TestArrayHeaderIsWhatNumpyWrites(t *testing.T) {
 	path := arrayPath(t)
 	a := syncedArray(t, path, 3)
 	want := "\x93NUMPY\x01\x00\xb6\x00{'descr': " + recDescr + ", 'fortran_order': False, 'shape': (3,), }"
-	if hostOrder == '>' {
+	if npy.HostOrder == '>' {
 		want = strings.ReplaceAll(want, "<", ">")
 	}
 	b := fileBytes(t, path)
@@ -372,7 +372,7 @@ func TestArrayWrongType(t *testing.T) {
 		{"another size", errOf(Open[otherSize](path, RDWR)), "the file has 4 fields, the Go type 2"},
 		{"rows of an array", errOf(Open[[3]uint64](path, RDONLY)), "not [3]uint64 ('<u8' in rows of [3]): the record: the file has a struct, the Go type a number"},
 	} {
-		if !errSays(c.err, ErrType, strings.ReplaceAll(c.want, "<", string(hostOrder))) {
+		if !errSays(c.err, ErrType, strings.ReplaceAll(c.want, "<", string(npy.HostOrder))) {
 			t.Errorf("%s: got %v; want ErrType saying %q", c.name, c.err, c.want)
 		}
 		checkFileError(t, c.err, path)
@@ -392,7 +392,7 @@ func TestArrayOfArrays(t *testing.T) {
 	}
 	mustClose(t, a)
 	h := checkStrictHeader(t, fileBytes(t, path))
-	if want := []int64{5, 4, 3}; !slices.Equal(h.Shape, want) || h.DType.String() != "'"+string(hostOrder)+"f4'" {
+	if want := []int64{5, 4, 3}; !slices.Equal(h.Shape, want) || h.DType.String() != "'"+string(npy.HostOrder)+"f4'" {
 		t.Errorf("header: descr %s, shape %v; want '<f4' and %v", h.DType, h.Shape, want)
 	}
 	r := mustOpen[[4][3]float32](t, path, RDONLY)
@@ -416,7 +416,7 @@ func TestDescr(t *testing.T) {
 		Flags uint8
 		_     [7]byte
 	}
-	o := string(hostOrder)
+	o := string(npy.HostOrder)
 	for _, c := range []struct {
 		got  func() (string, error)
 		want string
@@ -464,10 +464,10 @@ func rewriteHeaderText(t *testing.T, path, old, new string) {
 func TestArrayOtherByteOrder(t *testing.T) {
 	path := arrayPath(t)
 	writeArray(t, path, 1)
-	other := byte('<' + '>' - hostOrder)
-	rewriteHeaderText(t, path, "'"+string(hostOrder)+"u8'", "'"+string(other)+"u8'")
+	other := byte('<' + '>' - npy.HostOrder)
+	rewriteHeaderText(t, path, "'"+string(npy.HostOrder)+"u8'", "'"+string(other)+"u8'")
 	_, err := Open[rec](path, RDONLY)
-	want := "'" + string(other) + "u8', the Go type '" + string(hostOrder) + "u8'; the file is not in this host's byte order"
+	want := "'" + string(other) + "u8', the Go type '" + string(npy.HostOrder) + "u8'; the file is not in this host's byte order"
 	if !errSays(err, ErrByteOrder, want) {
 		t.Errorf("got %v; want ErrByteOrder saying %q", err, want)
 	}
@@ -480,7 +480,7 @@ func TestArrayOtherByteOrder(t *testing.T) {
 func TestArrayLittleEndianFixture(t *testing.T) {
 	path := newFile(t, fileBytes(t, filepath.Join("testdata", "little-endian.npy")))
 	a, err := Open[rec](path, RDONLY)
-	if hostOrder == '>' {
+	if npy.HostOrder == '>' {
 		if !errors.Is(err, ErrByteOrder) {
 			t.Fatalf("big-endian host: got %v; want ErrByteOrder", err)
 		}
@@ -579,7 +579,7 @@ func TestArrayWithPerm(t *testing.T) {
 // one digit more than it counts, as numpy before 1.24 wrote them: past 99
 // records, Append and Grow must refuse and say why, and the 99 stay.
 func TestArrayHeaderWithoutRoom(t *testing.T) {
-	dict := "{'descr': " + strings.ReplaceAll(recDescr, "<", string(hostOrder)) + ", 'fortran_order': False, 'shape': (2,), }"
+	dict := "{'descr': " + strings.ReplaceAll(recDescr, "<", string(npy.HostOrder)) + ", 'fortran_order': False, 'shape': (2,), }"
 	for (10+len(dict)+1)%64 != 63 { // so that npyFile pads the header with one space
 		dict = strings.Replace(dict, "}", " }", 1)
 	}

@@ -227,7 +227,7 @@ func holdsNonFlat(t reflect.Type) bool {
 // read, and a record can be appended (unless the header has no room to count
 // it, which Append must say) and the file reopens with it, a valid .npy.
 func FuzzOpen(f *testing.F) {
-	good := "{'descr': " + strings.ReplaceAll(recDescr, "<", string(hostOrder)) + ", 'fortran_order': False, 'shape': (2,), }"
+	good := "{'descr': " + strings.ReplaceAll(recDescr, "<", string(npy.HostOrder)) + ", 'fortran_order': False, 'shape': (2,), }"
 	for _, seed := range [][]byte{
 		npyFile("\x01\x00", good, 48),
 		npyFile("\x03\x00", good, 48),

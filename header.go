@@ -1,7 +1,6 @@
 package mmap
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -16,21 +15,6 @@ import (
 // and reads a header together with its sidecar, which makes the count
 // crash-safe.
 
-// hostOrder is this host's byte order, as numpy writes it.
-var hostOrder = func() byte {
-	if binary.NativeEndian.Uint16([]byte{1, 0}) == 1 {
-		return '<'
-	}
-	return '>'
-}()
-
-func orderName(o byte) string {
-	if o == '>' {
-		return "big-endian"
-	}
-	return "little-endian"
-}
-
 // npyType is a flat type as numpy sees it.
 type npyType struct {
 	dtype npy.DType
@@ -40,7 +24,7 @@ type npyType struct {
 // numpyType returns l's numpy type in this host's byte order, or an error
 // wrapping ErrType if numpy cannot name its fields apart.
 func numpyType(l *layout) (npyType, error) {
-	d, rows, err := npy.FromLayout(l.flat, hostOrder)
+	d, rows, err := npy.FromLayout(l.flat, npy.HostOrder)
 	if err != nil {
 		return npyType{}, errorf(ErrType, "%s: %v", l.name, err)
 	}
@@ -95,7 +79,7 @@ func checkType(h *npy.Header, t npyType, name string) error {
 		kind := ErrType
 		if otherOrder {
 			kind = ErrByteOrder
-			why += fmt.Sprintf("; the file is not in this host's byte order (%s)", orderName(hostOrder))
+			why += fmt.Sprintf("; the file is not in this host's byte order (%s)", npy.OrderName(npy.HostOrder))
 		}
 		want := t.dtype.String()
 		if t.rows != nil {
@@ -135,7 +119,7 @@ func readHeader(f *os.File, size int64) ([]byte, *npy.Header, error) {
 	if _, err := f.ReadAt(b, 0); err != nil && err != io.EOF {
 		return nil, nil, err
 	}
-	h, err := npy.ParseFile(b)
+	h, err := npy.Parse(b)
 	if err != nil {
 		return b, nil, errorf(ErrFormat, "%v", err)
 	}

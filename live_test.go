@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/typedmmap/mmap/internal/npy"
 )
 
 func TestArrayLockMatrix(t *testing.T) {
@@ -262,7 +264,7 @@ func TestArrayReaderWaitsOutAWriter(t *testing.T) {
 // writer under its reader, as another program might: Refresh and Wait must
 // refuse what no longer fits, and the reader keep the records it had.
 func TestArrayRefreshOfARewrittenFile(t *testing.T) {
-	o := string(hostOrder)
+	o := string(npy.HostOrder)
 	for _, c := range []struct {
 		name, old, new string
 		kind           error

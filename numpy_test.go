@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/typedmmap/mmap/internal/npy"
 )
 
 // The tests in this file run numpy itself: files this package writes must
@@ -77,7 +79,7 @@ for mode in (None, 'r'):
     check(a)
     print(len(a), a.dtype.descr)
 `
-	want := "1000 " + strings.ReplaceAll(recDescr, "<", string(hostOrder))
+	want := "1000 " + strings.ReplaceAll(recDescr, "<", string(npy.HostOrder))
 	if got := python(t, script, path); got != want+"\n"+want {
 		t.Errorf("numpy, while the writer has the file: %q; want %q twice", got, want)
 	}
@@ -181,7 +183,7 @@ np.save(d + '/fortran.npy', np.asfortranarray(np.arange(6, dtype=o + 'f8').resha
 np.save(d + '/objects.npy', np.array([1, 'x'], dtype=object), allow_pickle=True)
 np.save(d + '/bool.npy', np.zeros(3, dtype='?'))
 np.save(d + '/unicode.npy', np.array(['ab'], dtype=o + 'U2'))
-`, dir, string(hostOrder))
+`, dir, string(npy.HostOrder))
 	p := func(name string) string { return filepath.Join(dir, name+".npy") }
 	checkNumbers(t, p("i1"), []int8{0, 1, 2, 3, 4})
 	checkNumbers(t, p("i2"), []int16{0, 1, 2, 3, 4})
@@ -218,7 +220,7 @@ n = np.zeros(2, [('P', [('X', o + 'f4'), ('Y', o + 'f4')], (2,)), ('N', o + 'i2'
 n['P']['Y'][1, 1] = 7
 n['N'][1, 1, 0] = 9
 np.save(sys.argv[1], n)
-`, p("nested-u4"), string(hostOrder))
+`, p("nested-u4"), string(npy.HostOrder))
 	if a := mustOpen[nestedNamed](t, p("nested-u4"), RDONLY); a.Len() != 2 || a.Items()[1].P[1].Y != 7 || a.Items()[1].N[1][0] != 9 {
 		t.Errorf("nested structs and subarrays: %+v", a.Items())
 	}
@@ -238,7 +240,7 @@ np.save(sys.argv[1], n)
 		{"unicode", errOf(Open[[2]uint32](p("unicode"), RDONLY)), ErrType, "a unicode string"},
 		{"rows as records", errOf(Open[float32](p("rows"), RDONLY)), ErrType, "records of shape [3]"},
 	} {
-		if hostOrder == '>' {
+		if npy.HostOrder == '>' {
 			c.want = strings.NewReplacer("'>", "'<", "'<", "'>").Replace(c.want)
 		}
 		if !errSays(c.err, c.kind, c.want) {

@@ -221,10 +221,10 @@ func TestArrayDamagedFile(t *testing.T) {
 		}, ErrType, "Gen: the file has '|O', the Go type '<u4' (Python objects, which no flat Go type maps)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			path := newFile(t, []byte(strings.ReplaceAll(string(c.file(t)), "<", string(hostOrder))))
+			path := newFile(t, []byte(strings.ReplaceAll(string(c.file(t)), "<", string(npy.HostOrder))))
 			for _, prot := range []int{RDONLY, RDWR} {
 				_, err := Open[rec](path, prot)
-				want := strings.ReplaceAll(c.want, "<", string(hostOrder))
+				want := strings.ReplaceAll(c.want, "<", string(npy.HostOrder))
 				if !errSays(err, c.kind, want) {
 					t.Fatalf("Open(prot %d): got %v; want %v saying %q", prot, err, c.kind, want)
 				}

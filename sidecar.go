@@ -123,7 +123,7 @@ func (s *sidecar) mapLive() {
 // or too long to be one, has none. It is mapped only by init.
 func (s *sidecar) read(dev, ino uint64) error {
 	fi, err := s.f.Stat()
-	if err != nil || fi.Size() < npy.ControlSize || fi.Size() > 1<<26 {
+	if err != nil || fi.Size() < npy.ControlSize || fi.Size() > npy.MaxSidecarSize {
 		return err
 	}
 	b := make([]byte, fi.Size())

@@ -328,7 +328,7 @@ func reportCases() []reportCase {
 		{
 			name: "rows of three float32",
 			make: func(t *testing.T) string {
-				d := npy.DType{Str: string(hostOrder) + "f4"}
+				d := npy.DType{Str: string(npy.HostOrder) + "f4"}
 				return writeFile(t, header(t, d, []int{3}, 2), make([]byte, 24))
 			},
 			kind: kindNPY, status: healthy, count: 2,
@@ -347,7 +347,7 @@ func reportCases() []reportCase {
 		{
 			name: "complex numbers",
 			make: func(t *testing.T) string {
-				return writeFile(t, header(t, npy.DType{Str: string(hostOrder) + "c16"}, nil, 2), make([]byte, 32))
+				return writeFile(t, header(t, npy.DType{Str: string(npy.HostOrder) + "c16"}, nil, 2), make([]byte, 32))
 			},
 			kind: kindNPY, status: healthy, count: 2,
 			says:    []string{"Go type       complex128"},
@@ -356,7 +356,7 @@ func reportCases() []reportCase {
 		{
 			name: "a packed struct that no Go type lays out",
 			make: func(t *testing.T) string {
-				o := string(hostOrder)
+				o := string(npy.HostOrder)
 				d := npy.DType{Fields: []npy.Field{{Name: "a", Type: npy.DType{Str: o + "i4"}}, {Name: "b", Type: npy.DType{Str: o + "i8"}}}}
 				return writeFile(t, header(t, d, nil, 1), make([]byte, 12))
 			},
@@ -390,7 +390,7 @@ func reportCases() []reportCase {
 				return writeFile(t, header(t, npy.DType{Str: "=f8"}, nil, 2), floats(2))
 			},
 			kind: kindNPY, status: unusable, openErr: "ErrByteOrder", count: 2,
-			says:    []string{"byte order    native (=)", "the numbers are in the writer's native byte order ('='), which the file does not name (the record: the file has '=f8', the Go type '" + string(hostOrder) + "f8')"},
+			says:    []string{"byte order    native (=)", "the numbers are in the writer's native byte order ('='), which the file does not name (the record: the file has '=f8', the Go type '" + string(npy.HostOrder) + "f8')"},
 			library: openFails[float64](mmap.ErrByteOrder),
 		},
 		{
@@ -406,7 +406,7 @@ func reportCases() []reportCase {
 		{
 			name: "a header with room for 4 digits",
 			make: func(t *testing.T) string {
-				return writeFile(t, tightHeader("{'descr':'"+string(hostOrder)+"f8','fortran_order':False,'shape':(5,)}"), floats(5))
+				return writeFile(t, tightHeader("{'descr':'"+string(npy.HostOrder)+"f8','fortran_order':False,'shape':(5,)}"), floats(5))
 			},
 			kind: kindNPY, status: healthy, count: 5,
 			says:    []string{"data offset   64", "the header has room to count 9999 records: appends past that fail"},
@@ -519,7 +519,7 @@ type nestedRec struct {
 }
 
 func nestedDType() npy.DType {
-	o := string(hostOrder)
+	o := string(npy.HostOrder)
 	pos := npy.DType{Fields: []npy.Field{{Name: "X", Type: npy.DType{Str: o + "f4"}}, {Name: "Y", Type: npy.DType{Str: o + "f4"}}}}
 	return npy.DType{Fields: []npy.Field{
 		{Name: "ID", Type: npy.DType{Str: o + "i8"}},

@@ -31,7 +31,7 @@ import (
 // [('I', '<u8'), ('Gen', '<u4'), ('', '|V4'), ('Sum', '<u8')].
 
 // f8 is float64 in this host's byte order, the records of most tests.
-var f8 = npy.DType{Str: string(hostOrder) + "f8"}
+var f8 = npy.DType{Str: string(npy.HostOrder) + "f8"}
 
 // header returns the header numpy writes for count records of d.
 func header(t *testing.T, d npy.DType, rows []int, count int64) []byte {

@@ -98,7 +98,7 @@ func recordType(h *npy.Header, size int64) (*goType, *typeProblem) {
 		why, _, _ := strings.Cut(ferr.Problem, "; ")
 		return nil, &typeProblem{msg: "no flat Go type lays the fields out as the file does: " + why}
 	}
-	want, _, err := npy.FromLayout(l, hostOrder)
+	want, _, err := npy.FromLayout(l, npy.HostOrder)
 	if err != nil {
 		return nil, &typeProblem{msg: err.Error()}
 	}

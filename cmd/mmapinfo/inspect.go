@@ -46,7 +46,7 @@ func examine(path string) (*exam, error) {
 		f.Close()
 		return nil, err
 	}
-	e.fileH, e.parseErr = npy.ParseFile(e.prefix)
+	e.fileH, e.parseErr = npy.Parse(e.prefix)
 	e.dev, e.ino, e.idErr = fileid.Of(f)
 	slots := e.readSidecar(path + ".meta")
 	st, err := npy.Decide(e.prefix, e.fileH, e.parseErr, slots)
@@ -117,7 +117,7 @@ func (e *exam) classify() {
 // readSidecar reads the sidecar at path, if there is one, and returns its
 // valid slots if it belongs to the file: what Open goes by.
 func (e *exam) readSidecar(path string) []npy.Slot {
-	b, err := readSmall(path, 1<<26)
+	b, err := readSmall(path, npy.MaxSidecarSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -287,30 +287,22 @@ func fieldsOf(d npy.DType) []fieldInfo {
 	return fields
 }
 
-// hostOrder is this host's byte order, as numpy writes it.
-var hostOrder = func() byte {
-	if binary.NativeEndian.Uint16([]byte{1, 0}) == 1 {
-		return '<'
-	}
-	return '>'
-}()
-
 // byteOrder names the byte order of d's numbers, and says whether it is
 // this host's.
 func byteOrder(d npy.DType) string {
 	orders := fileOrders(d)
-	host := orderName(hostOrder)
+	host := npy.OrderName(npy.HostOrder)
 	switch {
 	case len(orders) == 0:
 		return "none (single bytes only)"
 	case len(orders) > 1:
 		return "mixed (not this host's, " + host + ")"
-	case orders[hostOrder]:
+	case orders[npy.HostOrder]:
 		return host + " (this host's)"
 	case orders['=']:
 		return "native (=)"
 	}
-	return orderName('<'+'>'-hostOrder) + " (not this host's, " + host + ")"
+	return npy.OrderName('<'+'>'-npy.HostOrder) + " (not this host's, " + host + ")"
 }
 
 // fileOrders returns the byte orders of d's numbers: '<', '>' or '='.
@@ -327,11 +319,4 @@ func fileOrders(d npy.DType) map[byte]bool {
 	}
 	collect(d)
 	return orders
-}
-
-func orderName(o byte) string {
-	if o == '>' {
-		return "big-endian"
-	}
-	return "little-endian"
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/typedmmap/mmap/internal/npy"
 )
 
 // runInfo runs mmapinfo with args and returns what it printed and its exit
@@ -30,7 +32,7 @@ func reportOf(t *testing.T, path string) report {
 
 // onHost returns le on a little-endian host, be on a big-endian one.
 func onHost[T any](le, be T) T {
-	if hostOrder == '<' {
+	if npy.HostOrder == '<' {
 		return le
 	}
 	return be

@@ -192,6 +192,6 @@ func otherOrder(d npy.DType, detail string) string {
 	case orders['=']:
 		return "the numbers are in the writer's native byte order ('='), which the file does not name (" + detail + ")"
 	}
-	other := orderName('<' + '>' - hostOrder)
-	return fmt.Sprintf("the numbers are %s, and this host is %s; a %s host opens the file", other, orderName(hostOrder), other)
+	other := npy.OrderName('<' + '>' - npy.HostOrder)
+	return fmt.Sprintf("the numbers are %s, and this host is %s; a %s host opens the file", other, npy.OrderName(npy.HostOrder), other)
 }

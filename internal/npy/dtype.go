@@ -1,6 +1,7 @@
 package npy
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -23,6 +24,23 @@ type Field struct {
 	Name  string
 	Type  DType
 	Shape []int // the dimensions of a subarray field, or nil
+}
+
+// HostOrder is this host's byte order, as a type string writes it: '<' or
+// '>'.
+var HostOrder = func() byte {
+	if binary.NativeEndian.Uint16([]byte{1, 0}) == 1 {
+		return '<'
+	}
+	return '>'
+}()
+
+// OrderName names the byte order o, '<' or '>'.
+func OrderName(o byte) string {
+	if o == '>' {
+		return "big-endian"
+	}
+	return "little-endian"
 }
 
 // Structured reports whether d is a structured type.

@@ -436,7 +436,7 @@ func TestDecide(t *testing.T) {
 	foreign := recount(t, cur, 5)
 	slots := []Slot{{Seq: 8, Count: 999, Header: old}, {Seq: 9, Count: 1000, Header: cur}}
 	decide := func(file []byte, slots []Slot) (State, error) {
-		h, err := ParseFile(file)
+		h, err := Parse(file)
 		return Decide(file, h, err, slots)
 	}
 	for _, c := range []struct {

@@ -30,6 +30,9 @@ const (
 	LiveSeqOffset = 64
 	// LiveCountOffset is where the 64-bit published count lies.
 	LiveCountOffset = 72
+	// MaxSidecarSize bounds what is read as a sidecar: a larger file is not
+	// one.
+	MaxSidecarSize = 1 << 26
 
 	sidecarVersion = 1
 	controlCRCAt   = 60 // CRC-32C of the control header, bytes 0 to 59
@@ -199,10 +202,6 @@ func Decide(file []byte, h *Header, parseErr error, slots []Slot) (State, error)
 	}
 	return st, nil
 }
-
-// ParseFile parses the header at the start of file, the first bytes of a
-// file as Decide takes them. It is Parse, which takes them too.
-func ParseFile(file []byte) (*Header, error) { return Parse(file) }
 
 // Prefix is how many bytes of a file Decide needs at most: the longest
 // header numpy reads.
