@@ -2,37 +2,23 @@ package mmap
 
 import (
 	"errors"
-	"io/fs"
 	"os"
 	"time"
+
+	"github.com/typedmmap/mmap/internal/fileid"
 )
 
 // How an Array gets at its file: regular files only, and the locks that
 // let one writer and many readers in (FORMAT.md, "Locks").
 
-// openRegular opens the existing file at path, if it is a regular file:
-// one that can be mapped, and whose opening never waits, as a named pipe's
-// waits for the other end.
+// openRegular opens the existing file at path, if it is a regular file
+// (fileid.OpenRegular); anything else is ErrInvalid.
 func openRegular(path string, flag int) (*os.File, error) {
-	fi, err := os.Stat(path)
-	if err == nil && !fi.Mode().IsRegular() {
-		return nil, fileErrorf(ErrInvalid, path, "it is not a regular file but %s", fileKind(fi.Mode()))
+	f, err := fileid.OpenRegular(path, flag)
+	if errors.Is(err, fileid.ErrNotRegular) {
+		return nil, fileErrorf(ErrInvalid, path, "%v", err)
 	}
-	return os.OpenFile(path, flag, 0)
-}
-
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "of mode " + m.String()
+	return f, err
 }
 
 // lockWait is how long a reader's Open waits for a writer that holds every

@@ -47,8 +47,8 @@ func TestArrayNamedPipes(t *testing.T) {
 		{"Open of a directory", tempDir(t), func(p string) error { _, err := Open[rec](p, RDONLY); return err }, "a directory"},
 	} {
 		err := within(t, c.name, func() error { return c.call(c.path) })
-		if !errSays(err, ErrInvalid, "it is not a regular file but "+c.says) {
-			t.Errorf("%s: got %v; want ErrInvalid, not a regular file but %s", c.name, err, c.says)
+		if !errSays(err, ErrInvalid, "it is "+c.says+", not a regular file") {
+			t.Errorf("%s: got %v; want ErrInvalid, it is %s", c.name, err, c.says)
 		}
 		checkFileError(t, err, c.path)
 	}
@@ -68,7 +68,7 @@ func TestArrayNamedPipes(t *testing.T) {
 		t.Errorf("a reader, the sidecar a named pipe: %v; want it to open without the sidecar", err)
 	}
 	err = within(t, "a writer", func() error { _, err := Open[rec](path, RDWR); return err })
-	if !errSays(err, ErrInvalid, "not a regular file but a named pipe") || !strings.Contains(err.Error(), sidecarSuffix) {
+	if !errSays(err, ErrInvalid, "it is a named pipe, not a regular file") || !strings.Contains(err.Error(), sidecarSuffix) {
 		t.Errorf("a writer, the sidecar a named pipe: got %v; want ErrInvalid naming the sidecar", err)
 	}
 }

@@ -63,39 +63,19 @@ func examine(path string) (*exam, error) {
 
 func (e *exam) close() error { return e.f.Close() }
 
-// openRegular opens the file at path, which must be a regular file: it
-// looks before it opens, as opening a named pipe waits for a writer.
+// openRegular opens the file at path, which must be a regular file
+// (fileid.OpenRegular), and returns what it is.
 func openRegular(path string) (*os.File, os.FileInfo, error) {
-	fi, err := os.Stat(path)
+	f, err := fileid.OpenRegular(path, os.O_RDONLY)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("it is a %s, not a regular file", kindOfMode(fi.Mode()))
-	}
-	f, err := os.Open(path)
+	fi, err := f.Stat()
 	if err != nil {
-		return nil, nil, err
-	}
-	if fi, err = f.Stat(); err != nil {
 		f.Close()
 		return nil, nil, err
 	}
 	return f, fi, nil
-}
-
-func kindOfMode(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "directory"
-	case m&os.ModeNamedPipe != 0:
-		return "named pipe"
-	case m&os.ModeSocket != 0:
-		return "socket"
-	case m&os.ModeDevice != 0:
-		return "device"
-	}
-	return "special file"
 }
 
 // classify sets the kind of file.

@@ -1,6 +1,7 @@
 // Package fileid tells which file an open file is, on this machine: the
 // numbers an array's sidecar records, so that a sidecar left next to a file
-// that was since replaced is not taken for that file's.
+// that was since replaced is not taken for that file's. It also opens only
+// what an array can be: a regular file.
 package fileid
 
 import "os"

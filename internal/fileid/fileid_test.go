@@ -1,6 +1,8 @@
 package fileid
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,5 +41,31 @@ func TestOf(t *testing.T) {
 	a.Close()
 	if _, _, err := Of(a); err == nil {
 		t.Error("a closed file: no error")
+	}
+}
+
+func TestOpenRegular(t *testing.T) {
+	dir, err := os.MkdirTemp("", "fileid-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "a")
+	t.Cleanup(func() {
+		os.Remove(file)
+		os.Remove(dir)
+	})
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenRegular(file, os.O_RDONLY)
+	if err != nil {
+		t.Fatalf("a regular file: %v", err)
+	}
+	f.Close()
+	if _, err := OpenRegular(dir, os.O_RDONLY); !errors.Is(err, ErrNotRegular) || err.Error() != "it is a directory, not a regular file" {
+		t.Errorf("a directory: got %v; want ErrNotRegular, saying it is a directory", err)
+	}
+	if _, err := OpenRegular(filepath.Join(dir, "missing"), os.O_RDONLY); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing file: got %v; want fs.ErrNotExist", err)
 	}
 }
