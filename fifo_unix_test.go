@@ -5,9 +5,10 @@ package mmap
 import (
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestArrayNamedPipes opens and creates arrays where a named pipe, or a
@@ -17,7 +18,7 @@ import (
 func TestArrayNamedPipes(t *testing.T) {
 	fifo := func(t *testing.T, path string) {
 		t.Helper()
-		if err := syscall.Mkfifo(path, 0o644); err != nil {
+		if err := unix.Mkfifo(path, 0o644); err != nil {
 			t.Fatalf("mkfifo: %v", err)
 		}
 	}

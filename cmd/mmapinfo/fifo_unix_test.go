@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestNamedPipes runs mmapinfo on a named pipe, and on a file whose
@@ -16,7 +17,7 @@ import (
 func TestNamedPipes(t *testing.T) {
 	fifo := func(t *testing.T, path string) {
 		t.Helper()
-		if err := syscall.Mkfifo(path, 0o644); err != nil {
+		if err := unix.Mkfifo(path, 0o644); err != nil {
 			t.Skipf("no named pipes here: %v", err)
 		}
 	}
