@@ -3,6 +3,7 @@ package mmap
 import (
 	"errors"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/typedmmap/mmap/internal/fileid"
@@ -56,4 +57,42 @@ func (a *Array[T]) lockOutReaders(why string) (func(), error) {
 		return nil, err
 	}
 	return func() { withFD(a.f, unlockFile) }, nil
+}
+
+// lockWriter takes the writer's lock on the file itself (lockInode), so
+// that a second writer fails whatever name it opened: a symbolic link, a
+// hard link, a bind mount. Where the OS has no such lock, the sidecar's
+// lock is the writer's (lockSidecar), and every name that is a symbolic
+// link reaches the one sidecar (sidecarPath), but a hard link would reach
+// another: a file with more than one name is refused for writing there.
+func (a *Array[T]) lockWriter() error {
+	err := withFD(a.f, lockInode)
+	switch {
+	case err == nil:
+		a.inode = true
+		return nil
+	case errors.Is(err, ErrLocked):
+		return fileErrorf(ErrLocked, a.path, "another writer has it open, by this name or another (in this process or another); an Array has one writer at a time")
+	case !errors.Is(err, errors.ErrUnsupported):
+		return pathError("lock", a.path, err)
+	case a.id.Links > 1:
+		return fileErrorf(ErrInvalid, a.path, "it has %d names (hard links), and here (%s) a writer's lock holds for one name only; write a file that has one name", a.id.Links, runtime.GOOS)
+	}
+	return nil
+}
+
+// stopWaiters wakes the goroutines in Wait and Follow, which then see that
+// the array is closed, and takes closing once they have gone. A reader
+// asleep on the sidecar's futex may have gone to sleep just after a wake,
+// so the wake is repeated until they have all gone.
+func (a *Array[T]) stopWaiters() {
+	a.wake.close()
+	for !a.closing.TryLock() {
+		a.mu.Lock()
+		if a.side != nil && !a.writable {
+			futexWake(a.side.seqWord)
+		}
+		a.mu.Unlock()
+		time.Sleep(50 * time.Microsecond)
+	}
 }

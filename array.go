@@ -25,16 +25,23 @@ import (
 // later ones), each fully written.
 //
 // One writer, many readers. Create and Open with RDWR make the writer; a
-// second writer, in this process or another, gets [ErrLocked]. Open with
+// second writer, in this process or another, by this name or another (a
+// symbolic or hard link), gets [ErrLocked]. Open with
 // RDONLY makes a reader, which may open while the writer works: it sees
 // what the writer synced, with [Array.Refresh] or [Array.Wait], and never a
 // torn record. While readers have the file open, what would change records
 // under them is refused with ErrLocked: Create over the file, and Truncate.
 // While a writer has the file, a sidecar file (the name with ".meta"
-// added) lies next to it; the writer's Close removes it when no reader is
-// left. The locks are advisory: they keep out other Arrays, not other
-// programs. On AIX, whose locks belong to the process, readers in the
-// writer's own process are not seen.
+// added, next to the file that symbolic links lead to) lies next to it; the
+// writer's Close removes it when no reader is left. A writer refuses a
+// sidecar that someone else could have planted (a link, a file of another
+// user, one open to others); a reader does without one it cannot trust, and
+// then reads the count from the file's header (SECURITY.md). The locks are
+// advisory: they keep out other Arrays, not other programs. Where the OS
+// cannot lock a file by what it is rather than by its name (Linux before
+// 3.15, macOS, the BSDs, Solaris, AIX), a file with more than one hard link
+// is refused for writing. On AIX, whose locks belong to the process,
+// readers in the writer's own process are not seen.
 //
 // The writer's methods must be called from one goroutine at a time; Len,
 // Items and Wait may be called from any goroutine meanwhile, and see the
@@ -47,9 +54,11 @@ type Array[T any] struct {
 	l        *layout
 	t        npyType
 	writable bool
-	shared   bool   // a reader that holds the shared lock on the file
-	created  bool   // Create made the file, and removes it if it fails
-	dev, ino uint64 // the file's identity, which its sidecar records
+	shared   bool        // a reader that holds the shared lock on the file
+	inode    bool        // the writer holds the lock on the file itself (lockInode)
+	created  bool        // Create made the file, and removes it if it fails
+	id       fileid.Info // the file's identity, which its sidecar records, as opened
+	sidePath string      // where the sidecar is, or would be
 
 	hdr    []byte      // the header as last written or read
 	h      *npy.Header // hdr, parsed
@@ -63,7 +72,13 @@ type Array[T any] struct {
 	room     atomic.Pointer[Slice[T]]
 	count    int          // the writer's: records appended
 	pub      atomic.Int64 // the records that Len and Items show
-	wake     notifier     // goroutines waiting in Wait on the writer
+	wake     notifier     // goroutines waiting in Wait on the writer, and Close
+
+	// closed is set when Close begins. Wait, and Follow as it reads a
+	// record, hold closing shared; Close takes it exclusively, having woken
+	// them, so that it never unmaps what they read.
+	closed  atomic.Bool
+	closing sync.RWMutex
 
 	prefaultedTo     int  // the pages of records [0, prefaultedTo) are present and writable
 	resizedSinceSync bool // the file's size changed since the last Sync
@@ -88,9 +103,13 @@ func WithPerm(perm fs.FileMode) Option { return func(o *options) { o.perm = perm
 // minCapacityBytes is the least room an Array reserves for records.
 const minCapacityBytes = 4096
 
-// Create creates the named file as an empty Array of T, or truncates it if
+// Create creates the named file as an empty Array of T, or empties it if
 // it exists, and opens it as its writer. It fails with [ErrLocked], and
-// changes nothing, when another writer or any reader has the file open.
+// changes nothing, when another writer or any reader has the file open. It
+// changes nothing either when it fails for want of disk space or address
+// space: the room for records is allocated and mapped before the new
+// header is written. The old file's bytes past the new header are spare
+// room, which Close cuts off.
 func Create[T any](path string, opts ...Option) (*Array[T], error) {
 	o := options{perm: 0o666}
 	for _, opt := range opts {
@@ -132,9 +151,13 @@ func newArray[T any](path string) (*Array[T], error) {
 }
 
 // initialize writes a new, empty array into the file, as its writer.
+// Nothing of the file is lost until its new header is written: the room
+// for records is allocated and mapped, and the sidecar written, first, so
+// that a Create that fails (a full disk, no address space) leaves the
+// array that was there as it was. Its records become spare room, which
+// the new header does not count.
 func (a *Array[T]) initialize(hdr []byte, h *npy.Header, o options) error {
-	var err error
-	if a.side, err = lockSidecar(a.path, o.perm); err != nil {
+	if err := a.openSidecarForWriter(); err != nil {
 		return err
 	}
 	unlock, err := a.lockOutReaders("Create would truncate it under them")
@@ -142,20 +165,14 @@ func (a *Array[T]) initialize(hdr []byte, h *npy.Header, o options) error {
 		return err
 	}
 	defer unlock()
-	if err := a.identify(); err != nil {
+	a.hdr, a.h, a.size = hdr, h, a.id.Size
+	if err := a.setCapacity(a.minCapacity(o.capacity)); err != nil {
 		return err
 	}
-	if err := a.f.Truncate(0); err != nil {
+	if err := a.side.init(a.id.Dev, a.id.Ino, npy.State{Header: hdr, H: h}); err != nil {
 		return err
 	}
 	if _, err := a.f.WriteAt(hdr, 0); err != nil {
-		return err
-	}
-	a.hdr, a.h, a.size = hdr, h, int64(len(hdr))
-	if err := a.side.init(a.dev, a.ino, npy.State{Header: hdr, H: h}); err != nil {
-		return err
-	}
-	if err := a.setCapacity(a.minCapacity(o.capacity)); err != nil {
 		return err
 	}
 	if err := a.f.Sync(); err != nil {
@@ -211,17 +228,10 @@ func Open[T any](path string, prot int) (*Array[T], error) {
 // openWriter takes the writer's lock, recovers the file's state from its
 // header and sidecar, repairs a torn header, and maps the file.
 func (a *Array[T]) openWriter() error {
-	fi, err := a.f.Stat()
-	if err != nil {
+	if err := a.openSidecarForWriter(); err != nil {
 		return err
 	}
-	if a.side, err = lockSidecar(a.path, fi.Mode().Perm()); err != nil {
-		return err
-	}
-	if err := a.identify(); err != nil {
-		return err
-	}
-	if err := a.side.read(a.dev, a.ino); err != nil {
+	if err := a.side.read(a.id.Dev, a.id.Ino); err != nil {
 		return err
 	}
 	st, err := a.load(a.side)
@@ -235,11 +245,25 @@ func (a *Array[T]) openWriter() error {
 			return err
 		}
 	}
-	if err := a.side.init(a.dev, a.ino, st); err != nil {
+	if err := a.side.init(a.id.Dev, a.id.Ino, st); err != nil {
 		return err
 	}
 	a.side.publish(a.count)
 	return nil
+}
+
+// openSidecarForWriter identifies the file, takes the writer's lock on it,
+// and opens and locks its sidecar.
+func (a *Array[T]) openSidecarForWriter() error {
+	if err := a.identify(); err != nil {
+		return err
+	}
+	if err := a.lockWriter(); err != nil {
+		return err
+	}
+	var err error
+	a.side, err = lockSidecar(a.sidePath, a.id, a.inode)
+	return err
 }
 
 // openReader takes a reader's lock, reads the file's state, and maps it.
@@ -251,14 +275,17 @@ func (a *Array[T]) openReader() error {
 	if err := a.identify(); err != nil {
 		return err
 	}
-	a.side = openSidecar(a.path, a.dev, a.ino)
+	a.side = openSidecar(a.sidePath, a.id)
 	_, err := a.load(a.side)
 	return err
 }
 
-// identify reads the file's identity.
+// identify reads the file's identity, and finds where its sidecar is.
 func (a *Array[T]) identify() (err error) {
-	a.dev, a.ino, err = fileid.Of(a.f)
+	if a.id, err = fileid.Stat(a.f); err != nil {
+		return err
+	}
+	a.sidePath, err = sidecarPath(a.path, a.id)
 	return err
 }
 
@@ -282,14 +309,13 @@ func (a *Array[T]) load(side *sidecar) (npy.State, error) {
 	a.hdr, a.h = st.Header, st.H
 	a.count, a.synced = int(st.Count), int(st.Count)
 	a.pub.Store(st.Count)
-	a.size = fi.Size()
-	return st, a.mapFile()
+	return st, a.mapFile(fi.Size())
 }
 
 // usable reports why the array cannot be used, if it cannot.
 func (a *Array[T]) usable(write bool) error {
 	switch {
-	case a.f == nil:
+	case a.closed.Load() || a.f == nil:
 		return pathError("use", a.path, os.ErrClosed)
 	case write && !a.writable:
 		return fileErrorf(ErrInvalid, a.path, "opened read-only; Open it with RDWR to change it")
@@ -314,15 +340,18 @@ func (a *Array[T]) Offset() int64 {
 // Close syncs a writer, unmaps the file, releases the locks and closes it.
 // A writer with no reader left also cuts the file to its last record, as
 // the .npy readers expect, and removes the sidecar; otherwise the next
-// writer's Close does. Items slices are invalid afterwards. A second Close
-// returns an error wrapping [fs.ErrClosed].
+// writer's Close does. Items slices are invalid afterwards. Goroutines in
+// Wait or Follow return an error wrapping [fs.ErrClosed]; Close waits for
+// them to go. A second Close returns an error wrapping fs.ErrClosed.
 func (a *Array[T]) Close() error {
-	if a.f == nil {
+	if a.f == nil || a.closed.Swap(true) {
 		return pathError("close", a.path, os.ErrClosed)
 	}
+	a.stopWaiters()
+	defer a.closing.Unlock()
 	var err error
 	if a.writable {
-		if err = a.Sync(); err == nil {
+		if err = a.sync(); err == nil {
 			err = a.trim()
 		}
 	}
@@ -383,13 +412,16 @@ func (a *Array[T]) fail(op string, err error) error {
 func (a *Array[T]) release() error {
 	err := a.unmapAll()
 	err = errors.Join(err, a.side.close())
+	// At once: Windows may take a while to release the locks of a closed
+	// handle.
 	if a.shared {
-		// At once: Windows may take a while to release the locks of a
-		// closed handle.
 		err = errors.Join(err, withFD(a.f, unlockFile))
 	}
+	if a.inode {
+		err = errors.Join(err, withFD(a.f, unlockInode))
+	}
 	err = errors.Join(err, a.f.Close())
-	a.f, a.side, a.count = nil, nil, 0
+	a.f, a.side, a.count, a.shared, a.inode = nil, nil, 0, false, false
 	a.pub.Store(0)
 	return inFile("close", a.path, err)
 }

@@ -73,4 +73,16 @@ func TestArrayDiskFull(t *testing.T) {
 			t.Errorf("the failed Create left %s (%v)", p, err)
 		}
 	}
+
+	// Over the full array: it must stay as it was.
+	if _, err := Create[rec](path, WithCapacity(1<<20)); !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("Create over the array with more capacity than the disk has: got %v; want ENOSPC", err)
+	}
+	if _, err := os.Stat(path + sidecarSuffix); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the failed Create left its sidecar (%v)", err)
+	}
+	checkClosedFile(t, path, n)
+	r = mustOpen[rec](t, path, RDONLY)
+	checkRecs(t, r, n)
+	mustClose(t, r)
 }

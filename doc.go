@@ -93,5 +93,7 @@
 // An Array writer keeps a sidecar file next to its file (the name with
 // ".meta" added) and removes it at Close; after a crash it stays, and the
 // next Open uses it to repair the file's header. Copy or move an Array file
-// once it is closed.
+// once it is closed. The sidecar is mapped by the writer and its readers:
+// truncating it while they run crashes them with SIGBUS, as truncating the
+// file does. It gives no one more access than the file (SECURITY.md).
 package mmap

@@ -51,8 +51,7 @@ func (a *Array[T]) refresh() error {
 		if err := checkSize(a.h, n, a.l.size, fi.Size()); err != nil {
 			return err
 		}
-		a.size = fi.Size()
-		if err := a.mapFile(); err != nil {
+		if err := a.mapFile(fi.Size()); err != nil {
 			return err
 		}
 	}
@@ -62,14 +61,19 @@ func (a *Array[T]) refresh() error {
 
 // published returns the count the writer published last: the sidecar's
 // live count, opening the sidecar if a writer has made one since Open, or,
-// with none, the header's count.
+// with none, the header's count. A sidecar that has come to describe
+// another file (a writer of a file that replaced this one at its name took
+// it) is dropped: this file's writer is gone, and its header holds.
 func (a *Array[T]) published() (int64, error) {
 	if a.side == nil {
-		a.side = openSidecar(a.path, a.dev, a.ino)
+		a.side = openSidecar(a.sidePath, a.id)
 	}
 	if a.side != nil {
-		n, _ := a.side.live()
-		return int64(min(n, 1<<62)), nil
+		if n, _, ok := a.side.live(a.id.Dev, a.id.Ino); ok {
+			return int64(min(n, 1<<62)), nil
+		}
+		a.side.close()
+		a.side = nil
 	}
 	fi, err := a.f.Stat()
 	if err != nil {
@@ -91,17 +95,20 @@ func (a *Array[T]) published() (int64, error) {
 // every millisecond at first and every 16 ms once nothing has come for a
 // while. On the writer, Wait returns as other goroutines' appends reach n.
 func (a *Array[T]) Wait(ctx context.Context, n int) error {
+	a.closing.RLock()
+	defer a.closing.RUnlock()
 	poll, seen := minPoll, -1
 	for {
 		if err := a.usable(false); err != nil {
 			return err
 		}
-		var woken <-chan struct{}
+		// Closed by the writer's next Append, and by Close.
+		woken := a.wake.channel()
 		side, seq := a.watch()
-		if a.writable {
-			woken = a.wake.channel()
-		} else if err := a.Refresh(); err != nil {
-			return err
+		if !a.writable {
+			if err := a.Refresh(); err != nil {
+				return err
+			}
 		}
 		have := a.Len()
 		if have >= n {
@@ -114,7 +121,7 @@ func (a *Array[T]) Wait(ctx context.Context, n int) error {
 			poll, seen = minPoll, have
 		}
 		switch {
-		case woken != nil:
+		case a.writable:
 			select {
 			case <-woken:
 			case <-ctx.Done():
@@ -124,9 +131,10 @@ func (a *Array[T]) Wait(ctx context.Context, n int) error {
 			timer := time.NewTimer(poll)
 			select {
 			case <-timer.C:
+			case <-woken:
 			case <-ctx.Done():
-				timer.Stop()
 			}
+			timer.Stop()
 			poll = min(2*poll, maxPoll)
 		}
 	}
@@ -141,7 +149,7 @@ func (a *Array[T]) watch() (*sidecar, uint32) {
 	if a.writable || a.side == nil {
 		return nil, 0
 	}
-	_, seq := a.side.live()
+	_, seq, _ := a.side.live(a.id.Dev, a.id.Ino)
 	return a.side, seq
 }
 
@@ -156,7 +164,9 @@ func sleepFor(ctx context.Context, d time.Duration) time.Duration {
 // Follow returns an iterator over the records from index from on, each as
 // it arrives: it yields the records there are, then waits ([Array.Wait])
 // for more. It ends when the loop breaks, or yields a zero record with an
-// error, once, when ctx is done (ctx's error) or the array fails.
+// error, once, when ctx is done (ctx's error), the array is closed (an
+// error wrapping [fs.ErrClosed]) or fails. Each record is a copy, read
+// while Close cannot unmap it.
 //
 //	for rec, err := range arr.Follow(ctx, 0) {
 //		if err != nil {
@@ -174,11 +184,28 @@ func (a *Array[T]) Follow(ctx context.Context, from int) iter.Seq2[T, error] {
 					return
 				}
 			}
-			if !yield(a.Items()[i], nil) {
+			rec, err := a.at(i)
+			if err == nil && !yield(rec, nil) {
+				return
+			}
+			if err != nil {
+				yield(rec, err)
 				return
 			}
 		}
 	}
+}
+
+// at returns a copy of record i, which Len counts, unless the array is
+// closed.
+func (a *Array[T]) at(i int) (T, error) {
+	a.closing.RLock()
+	defer a.closing.RUnlock()
+	if err := a.usable(false); err != nil {
+		var zero T
+		return zero, err
+	}
+	return a.Items()[i], nil
 }
 
 // notifier wakes the goroutines that wait for the writer's next append.
@@ -187,17 +214,30 @@ type notifier struct {
 	waiting atomic.Bool
 	mu      sync.Mutex
 	ch      chan struct{}
+	closed  bool
 }
 
-// channel returns a channel that is closed by the next wake.
+// channel returns a channel that is closed by the next wake, or by close.
 func (n *notifier) channel() <-chan struct{} {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.ch == nil {
 		n.ch = make(chan struct{})
+		if n.closed {
+			close(n.ch)
+		}
 	}
 	n.waiting.Store(true)
 	return n.ch
+}
+
+// close wakes the goroutines waiting now, and makes every later channel a
+// closed one.
+func (n *notifier) close() {
+	n.mu.Lock()
+	n.closed = true
+	n.mu.Unlock()
+	n.wakeAll()
 }
 
 // wake wakes the goroutines waiting on the current channel. It is small

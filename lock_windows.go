@@ -8,7 +8,8 @@ import (
 
 // lockOffset is the byte that lockFile locks: far past the end of any file,
 // because Windows locks are mandatory and a lock on the data would stop
-// other handles from reading it.
+// other handles from reading it. lockInode locks the next one,
+// writerLockOffset.
 const lockOffset = 1 << 62
 
 // lockFile takes a lock on the file handle fd without waiting: shared, or
@@ -20,7 +21,20 @@ func lockFile(fd uintptr, exclusive bool) error {
 	if exclusive {
 		flags |= windows.LOCKFILE_EXCLUSIVE_LOCK
 	}
-	err := windows.LockFileEx(windows.Handle(fd), flags, 0, 1, 0, lockByte())
+	return lockAt(fd, flags, lockOffset)
+}
+
+// lockInode takes the writer's lock on the file handle fd without waiting:
+// exclusive, on the byte at writerLockOffset, apart from lockFile's byte.
+// It belongs to the handle, whatever name reached the file (a symbolic or
+// hard link). Another writer's lock is ErrLocked.
+func lockInode(fd uintptr) error {
+	return lockAt(fd, windows.LOCKFILE_FAIL_IMMEDIATELY|windows.LOCKFILE_EXCLUSIVE_LOCK, writerLockOffset)
+}
+
+// lockAt locks the byte at offset of the file handle fd.
+func lockAt(fd uintptr, flags uint32, offset uint64) error {
+	err := windows.LockFileEx(windows.Handle(fd), flags, 0, 1, 0, byteAt(offset))
 	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
 		return ErrLocked
 	}
@@ -30,10 +44,14 @@ func lockFile(fd uintptr, exclusive bool) error {
 // unlockFile releases the lock at once: Windows may take a while to release
 // the locks of a closed handle.
 func unlockFile(fd uintptr) error {
-	return windows.UnlockFileEx(windows.Handle(fd), 0, 1, 0, lockByte())
+	return windows.UnlockFileEx(windows.Handle(fd), 0, 1, 0, byteAt(lockOffset))
 }
 
-// lockByte addresses the byte at lockOffset, for LockFileEx and UnlockFileEx.
-func lockByte() *windows.Overlapped {
-	return &windows.Overlapped{Offset: uint32(lockOffset & 0xffffffff), OffsetHigh: uint32(lockOffset >> 32)}
+func unlockInode(fd uintptr) error {
+	return windows.UnlockFileEx(windows.Handle(fd), 0, 1, 0, byteAt(writerLockOffset))
+}
+
+// byteAt addresses the byte at offset, for LockFileEx and UnlockFileEx.
+func byteAt(offset uint64) *windows.Overlapped {
+	return &windows.Overlapped{Offset: uint32(offset & 0xffffffff), OffsetHigh: uint32(offset >> 32)}
 }

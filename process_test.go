@@ -52,6 +52,8 @@ func runChild(role, path string) int {
 		err = latencyReader(path)
 	case "idle-reader":
 		err = idleReader(path)
+	case "grow-limited":
+		err = growLimited(path)
 	default:
 		err = fmt.Errorf("unknown child role %q", role)
 	}

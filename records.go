@@ -31,22 +31,24 @@ func (a *Array[T]) writeHeader(hdr []byte) error {
 	return nil
 }
 
-// mapFile makes the newest view cover the whole file, mapping a new one if
-// it does not, and sets the room for records. Views are never unmapped
-// before Close, so slices from Items stay valid.
-func (a *Array[T]) mapFile() error {
-	if n := len(a.views); n == 0 || int64(len(a.views[n-1])) < a.size {
+// mapFile makes the newest view cover the file, size bytes long, mapping a
+// new one if it does not, and sets the room for records. Nothing changes
+// if the mapping fails. Views are never unmapped before Close, so slices
+// from Items stay valid.
+func (a *Array[T]) mapFile(size int64) error {
+	if n := len(a.views); n == 0 || int64(len(a.views[n-1])) < size {
 		prot := RDONLY
 		if a.writable {
 			prot = RDWR
 		}
-		m, err := mapReserve(a.f, a.size, prot)
+		m, err := mapReserve(a.f, size, prot)
 		if err != nil {
 			return err
 		}
 		a.views = append(a.views, m)
 	}
-	a.capacity = int((a.size - int64(a.h.Len)) / int64(a.l.size))
+	a.size = size
+	a.capacity = int((size - int64(a.h.Len)) / int64(a.l.size))
 	view := a.views[len(a.views)-1]
 	rec := Slice[T](castSlice[T](view[a.h.Len : int64(a.h.Len)+int64(a.capacity)*int64(a.l.size)]))
 	a.rec = rec
@@ -55,8 +57,9 @@ func (a *Array[T]) mapFile() error {
 }
 
 // setCapacity grows the file to hold n records, with its blocks allocated,
-// so that a full disk is an error here and never a fault later. The file
-// never shrinks while it is open.
+// so that a full disk is an error here and never a fault later, and maps
+// it. If either fails, the array stays as it was (the file may have grown)
+// and a later call tries again. The file never shrinks while it is open.
 func (a *Array[T]) setCapacity(n int) error {
 	if n <= a.capacity {
 		return nil
@@ -65,11 +68,13 @@ func (a *Array[T]) setCapacity(n int) error {
 		return errorf(ErrRange, "%d records of %d bytes do not fit in an int", n, a.l.size)
 	}
 	size := int64(a.h.Len) + int64(n)*int64(a.l.size)
-	if err := allocate(a.f, a.size, size); err != nil {
-		return pathError("allocate", a.path, err)
+	if size > a.size {
+		if err := allocate(a.f, a.size, size); err != nil {
+			return pathError("allocate", a.path, err)
+		}
+		a.resizedSinceSync = true
 	}
-	a.size, a.resizedSinceSync = size, true
-	return a.mapFile()
+	return a.mapFile(max(size, a.size))
 }
 
 // Items returns the records, as a Slice over the mapped file: reading and
@@ -90,7 +95,9 @@ func (a *Array[T]) Items() Slice[T] {
 // Append adds records at the end. It is amortised O(1) per record: when the
 // file is full, its capacity doubles. The new capacity is allocated on
 // disk, so a full disk is an error here (wrapping the OS's, such as
-// syscall.ENOSPC), and the array stays as it was. The records are durable,
+// syscall.ENOSPC), and so is a lack of address space for the larger
+// mapping (syscall.ENOMEM); either way the array stays as it was, and a
+// later call tries again. The records are durable,
 // and visible to readers in other processes, after [Array.Sync]; goroutines
 // of this process see them at once.
 func (a *Array[T]) Append(v ...T) error {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync/atomic"
 
+	"github.com/typedmmap/mmap/internal/fileid"
 	"github.com/typedmmap/mmap/internal/npy"
 )
 
@@ -28,8 +29,9 @@ type sidecar struct {
 	locked  bool // the writer's lock is held
 	created bool // the writer created the file, and removes it if its Open fails
 
-	seqWord   *uint32 // the live area, in m: bumped by every publish
-	countWord *uint64 // the published count
+	seqWord   *uint32    // the live area, in m: bumped by every publish
+	countWord *uint64    // the published count
+	idWords   *[2]uint64 // the identity of the file that m describes now
 
 	// The writer's: the slot the next Sync writes, and the newest slot's
 	// sequence number.
@@ -37,58 +39,130 @@ type sidecar struct {
 	seq  uint64
 }
 
-// lockSidecar opens (or creates) the sidecar of the array file at path for
-// its writer, and takes the writer's lock on it: an error wrapping ErrLocked
-// if another writer has it. A writer that closes removes the sidecar, so
-// after locking, lockSidecar checks that the path still names the file it
-// locked, and starts again if not.
-func lockSidecar(path string, perm fs.FileMode) (*sidecar, error) {
-	sp := path + sidecarSuffix
-	for {
+// sidecarPath names the sidecar of the array file at path, whose identity
+// is file: path with ".meta" added, after the symbolic links that lead to
+// the file (fileid.Resolve), so that a link and the name it points to reach
+// one sidecar, next to the file itself.
+func sidecarPath(path string, file fileid.Info) (string, error) {
+	p, err := fileid.Resolve(path, file)
+	if errors.Is(err, fileid.ErrMoved) {
+		return "", fileErrorf(ErrInvalid, path, "the symbolic link was changed while the file was opened")
+	}
+	return p + sidecarSuffix, err
+}
+
+// maxSidecarTries bounds how often lockSidecar starts again when the
+// sidecar is removed or replaced under it.
+const maxSidecarTries = 100
+
+// lockSidecar opens, or creates, the sidecar sp of the array file whose
+// identity is file, for its writer, and takes its lock. It never follows a
+// symbolic link, and never writes a file that it could not trust
+// (fileid.Trust): such a sidecar is refused, naming it and what is wrong.
+// inodeLocked says that the writer holds the file's own lock (lockInode):
+// a sidecar locked by another writer then belongs to another file, one
+// that had this name before it was moved or replaced. A writer that closes
+// removes its sidecar, so after locking, lockSidecar checks that sp still
+// names the file it locked, and starts again if not, a bounded number of
+// times.
+func lockSidecar(sp string, file fileid.Info, inodeLocked bool) (*sidecar, error) {
+	for range maxSidecarTries {
 		created := true
-		f, err := os.OpenFile(sp, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		f, err := fileid.OpenNoFollow(sp, os.O_RDWR|os.O_CREATE|os.O_EXCL, file.Mode.Perm())
 		if errors.Is(err, fs.ErrExist) {
 			created = false
-			f, err = openRegular(sp, os.O_RDWR)
+			f, err = fileid.OpenNoFollow(sp, os.O_RDWR, 0)
 		}
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed between the two opens
 		}
 		if err != nil {
-			return nil, err
+			return nil, sidecarError(sp, err)
 		}
-		if err := withFD(f, func(fd uintptr) error { return lockFile(fd, true) }); err != nil {
-			f.Close()
-			if errors.Is(err, ErrLocked) {
-				return nil, fileErrorf(ErrLocked, path, "another writer has it open (in this process or another); an Array has one writer at a time")
+		s, err := lockOpenSidecar(sp, f, file, inodeLocked)
+		if err != nil || s != nil {
+			if err != nil {
+				f.Close()
 			}
-			return nil, pathError("lock", sp, err)
+			if s != nil {
+				s.created = created
+			}
+			return s, err
 		}
-		fi, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		if now, err := os.Stat(sp); err == nil && os.SameFile(fi, now) {
-			return &sidecar{path: sp, f: f, locked: true, created: created}, nil
-		}
-		withFD(f, unlockFile)
-		f.Close() // removed or replaced between the open and the lock
 	}
+	return nil, fileErrorf(ErrLocked, sp, "the sidecar was removed or replaced each of the %d times it was opened", maxSidecarTries)
 }
 
-// openSidecar opens, read-only, the sidecar of the array file at path,
-// whose identity is dev and ino, for a reader. It returns nil if there is
-// none, or if it does not belong to the file (a stale one that the next
-// writer replaces): a reader does without.
-func openSidecar(path string, dev, ino uint64) *sidecar {
-	sp := path + sidecarSuffix
-	f, err := openRegular(sp, os.O_RDONLY)
+// lockOpenSidecar checks and locks f, the sidecar sp just opened. It
+// returns nil and no error when sp no longer names f once it is locked.
+func lockOpenSidecar(sp string, f *os.File, file fileid.Info, inodeLocked bool) (*sidecar, error) {
+	info, err := fileid.Stat(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := fileid.Trust(info, file, os.Geteuid(), true); err != nil {
+		return nil, sidecarError(sp, err)
+	}
+	if err := withFD(f, func(fd uintptr) error { return lockFile(fd, true) }); err != nil {
+		if !errors.Is(err, ErrLocked) {
+			return nil, pathError("lock", sp, err)
+		}
+		if inodeLocked {
+			return nil, fileErrorf(ErrLocked, sp, "the sidecar is held by the writer of another file, one that had this name and was moved or replaced while its writer ran; close that writer first")
+		}
+		return nil, fileErrorf(ErrLocked, sp, "another writer has the array open (in this process or another); an Array has one writer at a time")
+	}
+	if now, err := fileid.OpenNoFollow(sp, os.O_RDONLY, 0); err == nil {
+		nowInfo, err := fileid.Stat(now)
+		now.Close()
+		if err == nil && nowInfo.Same(info) {
+			return &sidecar{path: sp, f: f, locked: true}, nil
+		}
+	}
+	withFD(f, unlockFile)
+	f.Close() // removed or replaced between the open and the lock
+	return nil, nil
+}
+
+// sidecarError names the sidecar sp in err, an error of opening it, and
+// says what to do about a sidecar that cannot be trusted.
+func sidecarError(sp string, err error) error {
+	switch {
+	case errors.Is(err, fileid.ErrNotRegular):
+		return fileErrorf(ErrInvalid, sp, "refused as the sidecar: %v; a sidecar is never followed or written through. Remove it if no writer of the array is running", err)
+	case errors.Is(err, fs.ErrPermission) && !isOSError(err):
+		return fileErrorf(fs.ErrPermission, sp, "refused as the sidecar: %v. Remove it if no writer of the array is running", err)
+	}
+	return pathError("open", sp, err)
+}
+
+// isOSError reports whether err is an error of a system call (such as
+// EACCES, which also matches fs.ErrPermission).
+func isOSError(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe)
+}
+
+// openSidecar opens, read-only, the sidecar sp of the array file whose
+// identity is file, for a reader. It returns nil if there is none, or none
+// the reader can use: one that does not belong to the file (a stale one,
+// which the next writer replaces), one that is not a regular file or is a
+// symbolic link, one it could not trust (fileid.Trust), or one larger than
+// any sidecar. The reader then does without: it reads the file's header.
+func openSidecar(sp string, file fileid.Info) *sidecar {
+	f, err := fileid.OpenNoFollow(sp, os.O_RDONLY, 0)
 	if err != nil {
 		return nil
 	}
+	info, err := fileid.Stat(f)
+	if err != nil || fileid.Trust(info, file, os.Geteuid(), false) != nil ||
+		info.Size < npy.ControlSize || info.Size > npy.MaxSidecarSize {
+		f.Close()
+		return nil
+	}
 	s := &sidecar{path: sp, f: f}
-	if s.m, err = Map(f, RDONLY, 0); err != nil || !s.parse(s.m, dev, ino) {
+	// Only the size just checked: the file may grow meanwhile.
+	if s.m, err = MapRegion(f, int(info.Size), RDONLY, 0, 0); err != nil || !s.parse(s.m, file.Dev, file.Ino) {
 		s.close()
 		return nil
 	}
@@ -112,10 +186,12 @@ func (s *sidecar) parse(b []byte, dev, ino uint64) bool {
 	return true
 }
 
-// mapLive points the live words at the live area of the mapped sidecar.
+// mapLive points the live words, and those of the file's identity, at the
+// mapped sidecar.
 func (s *sidecar) mapLive() {
 	s.seqWord = &castSlice[uint32](s.m[npy.LiveSeqOffset : npy.LiveSeqOffset+4])[0]
 	s.countWord = &castSlice[uint64](s.m[npy.LiveCountOffset : npy.LiveCountOffset+8])[0]
+	s.idWords = (*[2]uint64)(castSlice[uint64](s.m[npy.IDOffset : npy.IDOffset+16]))
 }
 
 // read reads, for the writer that locked it, the slots of the sidecar, if
@@ -158,15 +234,21 @@ func (s *sidecar) init(dev, ino uint64, st npy.State) error {
 		npy.PutSlot(b[ctl.SlotOffset(0):], npy.Slot{Seq: st.Seq + 1, Count: st.Count, Header: st.Header})
 		binary.NativeEndian.PutUint64(b[npy.LiveCountOffset:], uint64(st.Count))
 		// Written over the old content, never shorter: a reader may still
-		// have a stale sidecar mapped, and must not lose its pages.
-		if _, err := s.f.WriteAt(b, 0); err != nil {
+		// have a stale sidecar mapped, and must not lose its pages. The
+		// identity first, with a write of its own: a reader of the file
+		// the sidecar described before sees it change before any count of
+		// this file (live).
+		if _, err := s.f.WriteAt(b[:npy.LiveSeqOffset], 0); err != nil {
+			return err
+		}
+		if _, err := s.f.WriteAt(b[npy.LiveSeqOffset:], npy.LiveSeqOffset); err != nil {
 			return err
 		}
 		if err := s.f.Sync(); err != nil {
 			return err
 		}
 	}
-	m, err := Map(s.f, RDWR, 0)
+	m, err := MapRegion(s.f, npy.SidecarSize(slotSize), RDWR, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -207,10 +289,35 @@ func (s *sidecar) publish(count int) {
 	futexWake(s.seqWord)
 }
 
-// live returns the published count and the sequence number of its publish.
-func (s *sidecar) live() (count uint64, seq uint32) {
+// live returns the published count and the sequence number of its publish,
+// and whether the sidecar still describes the file dev, ino. It may not: a
+// writer of a file that replaced this one at its name writes its own
+// identity over the sidecar's, and then its counts, each with its own
+// write (init), so a count read between two equal readings of the
+// identity is the file's.
+func (s *sidecar) live(dev, ino uint64) (count uint64, seq uint32, ok bool) {
+	before := s.identity()
 	seq = atomic.LoadUint32(s.seqWord)
-	return atomic.LoadUint64(s.countWord), seq
+	count = atomic.LoadUint64(s.countWord)
+	after := s.identity()
+	return count, seq, before == after && before == [2]uint64{dev, ino}
+}
+
+// identity reads the identity that the sidecar's control page records, as
+// the byte order of the sidecar (little-endian) says.
+func (s *sidecar) identity() [2]uint64 {
+	return [2]uint64{
+		littleEndian(atomic.LoadUint64(&s.idWords[0])),
+		littleEndian(atomic.LoadUint64(&s.idWords[1])),
+	}
+}
+
+// littleEndian converts v, read from memory as a number in the host's byte
+// order, to the little-endian number its bytes hold.
+func littleEndian(v uint64) uint64 {
+	var b [8]byte
+	binary.NativeEndian.PutUint64(b[:], v)
+	return binary.LittleEndian.Uint64(b[:])
 }
 
 // close unmaps and closes the sidecar, and releases the writer's lock.
@@ -228,17 +335,31 @@ func (s *sidecar) close() error {
 // remove closes the sidecar and removes it: its writer does, when no
 // reader has the array open, so that a closed array is a .npy alone. The
 // writer still holds its lock while the file goes, so that no other writer
-// can take a sidecar that is being removed (see lockSidecar).
-// Windows refuses to remove a file that is open: there the sidecar goes
-// after it is closed, or stays if another writer opened it meanwhile, which
-// is harmless.
+// can take a sidecar that is being removed (see lockSidecar). A name that
+// no longer names this sidecar (another file's writer replaced it) is left
+// alone. Windows refuses to remove a file that is open: there the sidecar
+// goes after it is closed, or stays if another writer opened it meanwhile,
+// which is harmless.
 func (s *sidecar) remove() error {
 	err := s.m.Unmap()
 	s.m = nil
-	removed := os.Remove(s.path) == nil
+	mine := s.named()
+	removed := mine && os.Remove(s.path) == nil
 	err = errors.Join(err, s.close())
-	if !removed {
+	if mine && !removed {
 		_ = os.Remove(s.path)
 	}
 	return err
+}
+
+// named reports whether the sidecar's path still names it.
+func (s *sidecar) named() bool {
+	now, err := fileid.OpenNoFollow(s.path, os.O_RDONLY, 0)
+	if err != nil {
+		return false
+	}
+	defer now.Close()
+	a, errA := fileid.Stat(s.f)
+	b, errB := fileid.Stat(now)
+	return errA == nil && errB == nil && a.Same(b)
 }

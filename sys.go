@@ -35,3 +35,8 @@ func fillZeros(f *os.File, from, to int64) error {
 	}
 	return nil
 }
+
+// writerLockOffset is the byte of an array file that its writer's lock
+// covers (lockInode): far past the end of any file, so that no read or
+// write meets it.
+const writerLockOffset = 1<<62 + 1

@@ -429,14 +429,33 @@ func reportCases() []reportCase {
 				if err := os.WriteFile(path+".meta", nil, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.Truncate(path+".meta", 1<<26+1); err != nil {
+				if err := os.Truncate(path+".meta", npy.MaxSidecarSize+1); err != nil {
 					t.Fatal(err)
 				}
 				return path
 			},
 			kind: kindNPY, status: damaged, count: 5,
-			says:    []string{"data.npy.meta: it has 67108865 bytes, more than a sidecar ever has", "a reader does without it"},
+			says:    []string{"data.npy.meta is not a sidecar", "it has more than 28672 bytes, more than a sidecar ever has", "Open does without it, and the next writer replaces it"},
 			rdonly:  "opens 5 records",
+			library: openCount[float64](5),
+		},
+		{
+			name: "a sidecar that is a symbolic link",
+			make: func(t *testing.T) string {
+				path := writeFile(t, h(t, 5), floats(5))
+				err := os.Symlink(path, path+".meta")
+				if err == nil {
+					_, err = os.Lstat(path + ".meta") // Wine reports success and makes nothing
+				}
+				if err != nil {
+					t.Skipf("no symbolic links here: %v", err)
+				}
+				return path
+			},
+			kind: kindNPY, status: damaged, count: 5,
+			says:    []string{"data.npy.meta: it is a symbolic link, not a regular file", "a reader does without it"},
+			rdonly:  "opens 5 records",
+			rdwr:    "fails: it cannot open the sidecar for writing (it is a symbolic link, not a regular file)",
 			library: openCount[float64](5),
 		},
 		{

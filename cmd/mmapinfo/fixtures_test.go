@@ -97,11 +97,11 @@ func identity(t *testing.T, path string) (dev, ino uint64) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	dev, ino, err = fileid.Of(f)
+	id, err := fileid.Stat(f)
 	if err != nil {
 		t.Skipf("no file identity on this platform: %v", err)
 	}
-	return dev, ino
+	return id.Dev, id.Ino
 }
 
 // sidecar is a sidecar to write next to a file.

@@ -47,8 +47,9 @@ func examine(path string) (*exam, error) {
 		return nil, err
 	}
 	e.fileH, e.parseErr = npy.Parse(e.prefix)
-	e.dev, e.ino, e.idErr = fileid.Of(f)
-	slots := e.readSidecar(path + ".meta")
+	id, err := fileid.Stat(f)
+	e.dev, e.ino, e.idErr = id.Dev, id.Ino, err
+	slots := e.readSidecar(sidecarPath(path, id, err))
 	st, err := npy.Decide(e.prefix, e.fileH, e.parseErr, slots)
 	if err != nil {
 		e.stateErr = err
@@ -62,6 +63,18 @@ func examine(path string) (*exam, error) {
 }
 
 func (e *exam) close() error { return e.f.Close() }
+
+// sidecarPath is where Open looks for the sidecar of the file at path,
+// whose identity is id (unless idErr): next to the file that symbolic links
+// lead to.
+func sidecarPath(path string, id fileid.Info, idErr error) string {
+	if idErr == nil {
+		if p, err := fileid.Resolve(path, id); err == nil {
+			path = p
+		}
+	}
+	return path + ".meta"
+}
 
 // openRegular opens the file at path, which must be a regular file
 // (fileid.OpenRegular), and returns what it is.
@@ -103,11 +116,11 @@ func (e *exam) readSidecar(path string) []npy.Slot {
 	}
 	s := &sidecarInfo{Path: path}
 	e.Sidecar = s
+	s.Readable = err == nil || errors.Is(err, errTooLarge)
 	if err != nil {
 		s.Error = err.Error()
 		return nil
 	}
-	s.Readable = true
 	ctl, err := npy.ParseControl(b)
 	if err != nil {
 		s.Error = err.Error()
@@ -134,19 +147,24 @@ func (e *exam) readSidecar(path string) []npy.Slot {
 	return valid
 }
 
-// readSmall reads the file at path, which must be a regular file of at
-// most limit bytes.
+// readSmall reads the file at path, which must be a regular file, not
+// reached through a symbolic link (as Open takes a sidecar), of at most
+// limit bytes.
 func readSmall(path string, limit int64) ([]byte, error) {
-	f, fi, err := openRegular(path)
+	f, err := fileid.OpenNoFollow(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("it has %d bytes, more than a sidecar ever has", fi.Size())
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		return nil, fmt.Errorf("it has more than %d bytes, %w", limit, errTooLarge)
 	}
-	return io.ReadAll(f)
+	return b, err
 }
+
+// errTooLarge is readSmall's error for a file larger than the limit.
+var errTooLarge = errors.New("more than a sidecar ever has")
 
 // slotInfoOf describes slot b, given the first bytes of the file.
 func slotInfoOf(b, file []byte) slotInfo {

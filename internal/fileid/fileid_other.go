@@ -5,9 +5,13 @@ package fileid
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"runtime"
 )
 
-func of(uintptr) (uint64, uint64, error) {
-	return 0, 0, fmt.Errorf("file identity on %s: %w", runtime.GOOS, errors.ErrUnsupported)
-}
+var errNoIdentity = fmt.Errorf("file identity on %s: %w", runtime.GOOS, errors.ErrUnsupported)
+
+func stat(uintptr) (Info, error) { return Info{}, errNoIdentity }
+
+func open(string, int, fs.FileMode, bool) (*os.File, error) { return nil, errNoIdentity }

@@ -357,7 +357,7 @@ func TestSidecarSlots(t *testing.T) {
 	}{
 		{"the magic", func(b []byte) []byte { b[0] = 'x'; return b }, "bad magic"},
 		{"a byte under the checksum", func(b []byte) []byte { b[20] ^= 1; return b }, "checksum mismatch"},
-		{"a slot size not a multiple of a page", func(b []byte) []byte { PutControl(b, Control{SlotSize: 100}); return b }, "slot size 100 does not fit"},
+		{"a slot size not a multiple of a page", func(b []byte) []byte { PutControl(b, Control{SlotSize: 100}); return b }, "slot size 100: a slot is a multiple of 4096 bytes"},
 		{"slots larger than the file", func(b []byte) []byte { PutControl(b, Control{SlotSize: 2 * c.SlotSize}); return b }, "does not fit"},
 		{"a page cut short", func(b []byte) []byte { return b[:ControlSize-1] }, "shorter than its control page"},
 		{"another version", func(b []byte) []byte {
@@ -493,21 +493,36 @@ func recount(t *testing.T, b []byte, n int64) []byte {
 }
 
 // TestSidecarSizesOutOfRange hands ParseControl and ParseSlot sizes that
-// pass their checksums but do not fit: they must be refused, on 32-bit
-// targets too, where such a size overflows an int.
+// pass their checksums but are larger than any sidecar's: they must be
+// refused before anything of that size is read, on 32-bit targets too,
+// where such a size overflows an int.
 func TestSidecarSizesOutOfRange(t *testing.T) {
-	b := make([]byte, SidecarSize(ControlSize))
-	PutControl(b, Control{SlotSize: 1<<31 - ControlSize})
-	if c, err := ParseControl(b); err == nil || !strings.Contains(err.Error(), "does not fit") {
-		t.Errorf("a slot size of nearly 2 GiB in %d bytes: got %+v, %v; want an error", len(b), c, err)
+	if MaxSlotSize != 12288 || MaxSidecarSize != 28672 {
+		t.Errorf("MaxSlotSize %d, MaxSidecarSize %d; want 12288 and 28672, the sizes for a header of %d bytes", MaxSlotSize, MaxSidecarSize, Prefix)
 	}
-	slot := make([]byte, ControlSize)
-	// On a 32-bit target the length wraps to -slotHead, which puts the
-	// checksum at offset 0, over no bytes.
-	binary.LittleEndian.PutUint32(slot[16:], 1<<32-slotHead)
-	binary.LittleEndian.PutUint32(slot[0:], crc32.Checksum(nil, castagnoli))
-	if s, err := ParseSlot(slot); err == nil || !strings.Contains(err.Error(), "does not fit") {
-		t.Errorf("a header length of nearly 4 GiB: got %+v, %v; want an error", s, err)
+	b := make([]byte, SidecarSize(ControlSize))
+	for _, size := range []int{MaxSlotSize + ControlSize, 1 << 30, 1<<31 - ControlSize} {
+		PutControl(b, Control{SlotSize: size})
+		if c, err := ParseControl(b); err == nil || !strings.Contains(err.Error(), "at most 12288") {
+			t.Errorf("a slot size of %d: got %+v, %v; want an error saying a slot has at most 12288 bytes", size, c, err)
+		}
+	}
+	slot := make([]byte, MaxSlotSize)
+	for _, hlen := range []uint32{Prefix + 1, 1<<32 - slotHead} {
+		n := slotHead + int(int32(hlen)) // wraps to 0 for the second, on every target
+		if n > len(slot)-4 || n < 0 {
+			n = 0
+		}
+		binary.LittleEndian.PutUint32(slot[16:], hlen)
+		binary.LittleEndian.PutUint32(slot[n:], crc32.Checksum(slot[:n], castagnoli))
+		if s, err := ParseSlot(slot); err == nil || !strings.Contains(err.Error(), "a header has 1 to 10012") {
+			t.Errorf("a header length of %d: got %+v, %v; want an error", hlen, s, err)
+		}
+	}
+	b = make([]byte, SidecarSize(SlotSize(1000)))
+	PutControl(b, Control{SlotSize: 2 * SlotSize(1000)})
+	if c, err := ParseControl(b); err == nil || !strings.Contains(err.Error(), "does not fit its") {
+		t.Errorf("slots larger than the file: got %+v, %v; want an error", c, err)
 	}
 }
 

@@ -25,14 +25,20 @@ const (
 	SidecarMagic = "\x89NPYMETA"
 	// ControlSize is the size of the control page.
 	ControlSize = 4096
+	// IDOffset is where the identity of the .npy file lies in the control
+	// page: its device number, then its inode number, 8 bytes each.
+	IDOffset = 16
 	// LiveSeqOffset is where the 32-bit publish sequence lies in the control
 	// page: incremented each time the count below it changes, and waited on.
 	LiveSeqOffset = 64
 	// LiveCountOffset is where the 64-bit published count lies.
 	LiveCountOffset = 72
+	// MaxSlotSize is the size of a slot for the longest header numpy
+	// reads: no slot is larger.
+	MaxSlotSize = (slotHead + Prefix + 4 + ControlSize - 1) / ControlSize * ControlSize
 	// MaxSidecarSize bounds what is read as a sidecar: a larger file is not
 	// one.
-	MaxSidecarSize = 1 << 26
+	MaxSidecarSize = ControlSize + 2*MaxSlotSize
 
 	sidecarVersion = 1
 	controlCRCAt   = 60 // CRC-32C of the control header, bytes 0 to 59
@@ -64,8 +70,8 @@ func PutControl(b []byte, c Control) {
 	copy(b, SidecarMagic)
 	le.PutUint32(b[8:], sidecarVersion)
 	le.PutUint32(b[12:], uint32(c.SlotSize))
-	le.PutUint64(b[16:], c.Dev)
-	le.PutUint64(b[24:], c.Ino)
+	le.PutUint64(b[IDOffset:], c.Dev)
+	le.PutUint64(b[IDOffset+8:], c.Ino)
 	le.PutUint32(b[controlCRCAt:], crc32.Checksum(b[:controlCRCAt], castagnoli))
 }
 
@@ -83,10 +89,13 @@ func ParseControl(b []byte) (Control, error) {
 		return Control{}, fmt.Errorf("sidecar version %d; version %d is known", le.Uint32(b[8:]), sidecarVersion)
 	}
 	slotSize := le.Uint32(b[12:])
-	if slotSize < ControlSize || slotSize%ControlSize != 0 || uint64(slotSize) > uint64(len(b)-ControlSize)/2 {
+	switch {
+	case slotSize < ControlSize || slotSize%ControlSize != 0 || slotSize > MaxSlotSize:
+		return Control{}, fmt.Errorf("sidecar slot size %d: a slot is a multiple of %d bytes, at most %d", slotSize, ControlSize, MaxSlotSize)
+	case uint64(slotSize) > uint64(len(b)-ControlSize)/2:
 		return Control{}, fmt.Errorf("sidecar slot size %d does not fit its %d bytes", slotSize, len(b))
 	}
-	return Control{Dev: le.Uint64(b[16:]), Ino: le.Uint64(b[24:]), SlotSize: int(slotSize)}, nil
+	return Control{Dev: le.Uint64(b[IDOffset:]), Ino: le.Uint64(b[IDOffset+8:]), SlotSize: int(slotSize)}, nil
 }
 
 // SlotOffset is where slot i starts.
@@ -119,7 +128,10 @@ func ParseSlot(b []byte) (Slot, error) {
 		return Slot{}, errors.New("slot too short")
 	}
 	hlen := le.Uint32(b[16:])
-	if hlen == 0 || uint64(hlen) > uint64(len(b)-slotHead-4) {
+	switch {
+	case hlen == 0 || hlen > Prefix:
+		return Slot{}, fmt.Errorf("slot holds a header of %d bytes; a header has 1 to %d", hlen, Prefix)
+	case uint64(hlen) > uint64(len(b)-slotHead-4):
 		return Slot{}, fmt.Errorf("slot holds a header of %d bytes, which does not fit", hlen)
 	}
 	n := slotHead + int(hlen)

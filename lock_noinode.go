@@ -1,0 +1,13 @@
+//go:build !linux && !windows
+
+package mmap
+
+import "errors"
+
+// lockInode cannot lock a file itself apart from lockFile's lock here: the
+// OS has flock or process-wide fcntl locks, not locks of an open file on a
+// byte range. The writer's lock is then its sidecar's alone (see
+// Array.lockWriter).
+func lockInode(uintptr) error { return errors.ErrUnsupported }
+
+func unlockInode(uintptr) error { return nil }
