@@ -1,12 +1,15 @@
 package mmap
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -265,44 +268,140 @@ func TestArrayOneWriterPerFile(t *testing.T) {
 	}
 }
 
-// TestArrayReaderOfAReplacedFile keeps a reader on a file that is removed
-// and replaced at its name by a new array, whose writer takes the sidecar
-// that the reader has mapped: the reader must keep its own file's count.
+// TestArrayReaderOfAReplacedFile keeps a reader, in this process and in
+// another, on a file that is removed and replaced at its name by a new
+// array, whose writer takes the sidecar that the reader has mapped: the
+// reader must keep its own file's count and records.
 func TestArrayReaderOfAReplacedFile(t *testing.T) {
-	path := arrayPath(t)
-	w := mustCreate[rec](t, path)
-	appendN(t, w, 0, 1000)
-	if err := w.Grow(10000); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	r := mustOpen[rec](t, path, RDONLY)
-	mustClose(t, w)
 	if runtime.GOOS == "windows" {
 		t.Skip("Windows does not remove a file that a reader has open")
 	}
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
-	}
-	w2 := mustCreate[rec](t, path)
-	for i := range 5000 {
-		if err := w2.Append(mkrec(uint64(i), 2)); err != nil {
-			t.Fatal(err)
+	for _, inChild := range []bool{false, true} {
+		name := "a reader in this process"
+		if inChild {
+			name = "a reader in another process"
 		}
+		t.Run(name, func(t *testing.T) {
+			path := arrayPath(t)
+			w := mustCreate[rec](t, path)
+			appendN(t, w, 0, 1000)
+			if err := w.Grow(10000); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			var r *Array[rec]
+			var stdin io.WriteCloser
+			var stdout *bufio.Reader
+			var cmd *exec.Cmd
+			if inChild {
+				cmd, stdin, stdout = startOpen(t, "replaced-reader", path)
+			} else {
+				r = mustOpen[rec](t, path, RDONLY)
+			}
+			mustClose(t, w)
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			w2 := mustCreate[rec](t, path)
+			for i := range 5000 {
+				if err := w2.Append(mkrec(uint64(i), 2)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w2.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			if inChild {
+				stdin.Close()
+				line, _ := stdout.ReadString('\n')
+				if err := cmd.Wait(); err != nil || line != "kept 1000\n" {
+					t.Errorf("the reader said %q, %v; want \"kept 1000\"", line, err)
+				}
+			} else {
+				if err := waitForMore(r); err != nil {
+					t.Error(err)
+				}
+				mustClose(t, r)
+			}
+			mustClose(t, w2)
+		})
 	}
-	if err := w2.Sync(); err != nil {
-		t.Fatal(err)
+}
+
+// replacedReader is a child role: it opens the array at path, says "open",
+// and once its stdin closes, checks that it still has its own file's
+// records and no more (waitForMore), and says how many.
+func replacedReader(path string) error {
+	a, err := Open[rec](path, RDONLY)
+	if err != nil {
+		return err
 	}
+	defer a.Close()
+	fmt.Println("open")
+	io.Copy(io.Discard, os.Stdin)
+	if err := waitForMore(a); err != nil {
+		return err
+	}
+	fmt.Println("kept", a.Len())
+	return nil
+}
+
+// waitForMore waits a while for a record past the reader's 1000: none may
+// come, and the 1000 must be those of generation 0.
+func waitForMore(a *Array[rec]) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if err := r.Wait(ctx, 1001); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Wait for a record the reader's file never had: got %v; want the deadline", err)
+	if err := a.Wait(ctx, 1001); !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("Wait for a record the reader's file never had: got %v; want the deadline", err)
 	}
-	checkRecs(t, r, 1000)
+	if a.Len() != 1000 {
+		return fmt.Errorf("Len %d; want 1000, its own file's", a.Len())
+	}
+	for i, r := range a.Items() {
+		if r != mkrec(uint64(i), 0) {
+			return fmt.Errorf("record %d is %+v; want %+v", i, r, mkrec(uint64(i), 0))
+		}
+	}
+	return nil
+}
+
+// TestArrayReaderWithoutTheSidecar gives a live writer's sidecar to
+// another user, so that a reader cannot trust it: the reader must do
+// without it and still follow the writer, by its header.
+func TestArrayReaderWithoutTheSidecar(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows files have no Unix owner; SECURITY.md says what holds there")
+	}
+	path := arrayPath(t)
+	w := syncedArray(t, path, 3)
+	if err := os.Chown(path+sidecarSuffix, 4242, 4242); err != nil {
+		cannotRun(t, "giving a file to another user needs root: %v", err)
+	}
+	r := mustOpen[rec](t, path, RDONLY)
+	if r.side != nil {
+		t.Fatal("the reader took another user's sidecar")
+	}
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- r.Wait(ctx, 8)
+	}()
+	appendN(t, w, 3, 8)
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Wait for the writer's Sync, without the sidecar: %v", err)
+	}
+	checkRecs(t, r, 8)
+	if r.side != nil {
+		t.Error("the reader took another user's sidecar after Open")
+	}
 	mustClose(t, r)
-	mustClose(t, w2)
+	mustClose(t, w)
 }
 
 // TestArrayReaderBoundsTheSidecar gives a reader a sidecar whose control

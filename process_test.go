@@ -54,6 +54,8 @@ func runChild(role, path string) int {
 		err = idleReader(path)
 	case "grow-limited":
 		err = growLimited(path)
+	case "replaced-reader":
+		err = replacedReader(path)
 	default:
 		err = fmt.Errorf("unknown child role %q", role)
 	}
