@@ -6,12 +6,6 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// lockOffset is the byte that lockFile locks: far past the end of any file,
-// because Windows locks are mandatory and a lock on the data would stop
-// other handles from reading it. lockInode locks the next one,
-// writerLockOffset.
-const lockOffset = 1 << 62
-
 // lockFile takes a lock on the file handle fd without waiting: shared, or
 // exclusive. Windows locks belong to the handle, so a second open of the
 // same file conflicts even within one process. A lock held elsewhere is

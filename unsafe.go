@@ -1,6 +1,6 @@
 // This file holds the package's unsafe code, all of it but the system calls
-// that take or return addresses as uintptr (sys_windows.go, and the futex
-// calls of sys_linux.go): the reinterpretation of mapped bytes as []T after
+// that take or return addresses as uintptr (map_windows.go, and the futex
+// calls of futex_linux.go): the reinterpretation of mapped bytes as []T after
 // the checks that make it safe, the reverse, and reading a slice's address.
 // Each use says why it is safe.
 

@@ -17,8 +17,6 @@ type sysHandle struct{}
 
 func granularity() int { return os.Getpagesize() }
 
-func fileSize(uintptr) (int64, error) { return 0, errNoMmap }
-
 func mmap(uintptr, int64, int, int, int) ([]byte, sysHandle, error) {
 	return nil, sysHandle{}, errNoMmap
 }
@@ -32,11 +30,5 @@ func lock([]byte) error { return errNoMmap }
 func unlock([]byte) error { return errNoMmap }
 
 func advise([]byte, Advice) error { return errNoMmap }
-
-func prefault([]byte) {}
-
-func syncDir(string) error { return errNoMmap }
-
-func allocate(*os.File, int64, int64) error { return errNoMmap }
 
 const reserveBeyondEOF = false

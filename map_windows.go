@@ -1,6 +1,6 @@
-// Besides unsafe.go, only this file and the futex calls of sys_linux.go use
-// unsafe: Windows returns and takes addresses as uintptr (viewBytes, and
-// advise's PrefetchVirtualMemory call).
+// Besides unsafe.go, only this file and the futex calls of futex_linux.go
+// use unsafe: Windows returns and takes addresses as uintptr (viewBytes,
+// and advise's PrefetchVirtualMemory call).
 
 package mmap
 
@@ -21,13 +21,6 @@ type sysHandle struct {
 // granularity is the alignment Windows requires of a view's file offset: the
 // allocation granularity, 64 KiB on every Windows release, not the page size.
 func granularity() int { return 64 << 10 }
-
-// fileSize returns the size of the file handle fd.
-func fileSize(fd uintptr) (int64, error) {
-	var fi windows.ByHandleFileInformation
-	err := windows.GetFileInformationByHandle(windows.Handle(fd), &fi)
-	return int64(fi.FileSizeHigh)<<32 | int64(fi.FileSizeLow), err
-}
 
 // mmap maps length bytes of the file handle fd at offset, which is a
 // multiple of granularity(); with ANON in flags it maps anonymous memory
@@ -146,18 +139,6 @@ func advise(pages []byte, a Advice) error {
 	}
 	return nil
 }
-
-// prefault is a Linux hint; Windows faults pages in as they are written.
-func prefault([]byte) {}
-
-// syncDir does nothing: NTFS journals the directory entry of a new file
-// with the file's own metadata, which FlushFileBuffers makes durable.
-func syncDir(string) error { return nil }
-
-// allocate extends f from size from to size to. NTFS allocates the clusters
-// of a file (not marked sparse) when its end moves, so a full disk fails
-// here, not when the pages are written.
-func allocate(f *os.File, from, to int64) error { return f.Truncate(to) }
 
 // reserveBeyondEOF is false: a view cannot reach past the end of its file
 // (a writable one would grow the file).

@@ -15,13 +15,6 @@ type sysHandle struct{}
 // granularity is the alignment the OS requires of a mapping's file offset.
 func granularity() int { return os.Getpagesize() }
 
-// fileSize returns the size of the file fd.
-func fileSize(fd uintptr) (int64, error) {
-	var st unix.Stat_t
-	err := unix.Fstat(int(fd), &st)
-	return st.Size, err
-}
-
 // mmap maps length bytes of the file fd at offset, which is a multiple of
 // granularity(); with ANON in flags it maps anonymous memory.
 func mmap(fd uintptr, offset int64, length int, prot, flags int) (mem []byte, _ sysHandle, err error) {
@@ -68,17 +61,6 @@ var adviceFlags = [...]int{
 }
 
 func advise(pages []byte, a Advice) error { return unix.Madvise(pages, adviceFlags[a]) }
-
-// syncDir makes the entries of the directory dir durable: a file created
-// in it survives a crash once its data and this are synced.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
 
 // reserveBeyondEOF: a mapping may reach past the end of its file; its pages
 // there become usable as the file grows.

@@ -2,37 +2,11 @@ package mmap
 
 import (
 	"context"
-	"errors"
-	"os"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
-
-// mapPopulate asks mmap to read the region in while mapping it.
-const mapPopulate = unix.MAP_POPULATE
-
-// prefault makes pages present and writable ahead of writes, in one call
-// instead of a fault per page. It is only a hint: kernels before 5.14 lack
-// MADV_POPULATE_WRITE, and the pages then fault in as they are written.
-func prefault(pages []byte) { _ = unix.Madvise(pages, unix.MADV_POPULATE_WRITE) }
-
-// allocate extends f from size from to size to with blocks allocated
-// (fallocate), so that a full disk fails here and not when a page of the
-// mapping is first written. Where the file system cannot, it writes zeros.
-// If it fails, f is cut back to from: a fallocate that runs out of space
-// may have allocated, and extended the file, part of the way.
-func allocate(f *os.File, from, to int64) error {
-	err := withFD(f, func(fd uintptr) error { return unix.Fallocate(int(fd), 0, from, to-from) })
-	switch {
-	case errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS):
-		return fillZeros(f, from, to)
-	case err != nil:
-		return errors.Join(err, f.Truncate(from))
-	}
-	return nil
-}
 
 // The futex operations (linux/futex.h): without FUTEX_PRIVATE_FLAG, so that
 // they work across processes.

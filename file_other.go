@@ -1,0 +1,7 @@
+//go:build !unix && !windows
+
+package mmap
+
+func fileSize(uintptr) (int64, error) { return 0, errNoMmap }
+
+func syncDir(string) error { return errNoMmap }
