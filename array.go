@@ -116,7 +116,7 @@ func Create[T any](path string, opts ...Option) (*Array[T], error) {
 		opt(&o)
 	}
 	if o.capacity < 0 {
-		return nil, fileErrorf(ErrInvalid, path, "negative capacity %d", o.capacity)
+		return nil, wrapErr("", path, errorf(ErrInvalid, "negative capacity %d", o.capacity))
 	}
 	a, err := newArray[T](path)
 	if err != nil {
@@ -124,7 +124,7 @@ func Create[T any](path string, opts ...Option) (*Array[T], error) {
 	}
 	hdr, h, err := newHeader(a.t, 0)
 	if err != nil {
-		return nil, inFile("create", path, err)
+		return nil, wrapErr("create", path, err)
 	}
 	a.f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, o.perm)
 	a.created = err == nil
@@ -132,7 +132,7 @@ func Create[T any](path string, opts ...Option) (*Array[T], error) {
 		a.f, err = openRegular(path, os.O_RDWR)
 	}
 	if err != nil {
-		return nil, inFile("create", path, err)
+		return nil, wrapErr("create", path, err)
 	}
 	a.writable = true
 	if err := a.initialize(hdr, h, o); err != nil {
@@ -209,10 +209,10 @@ func Open[T any](path string, prot int) (*Array[T], error) {
 		a.f, err = openRegular(path, os.O_RDWR)
 		a.writable = true
 	default:
-		return nil, fileErrorf(ErrInvalid, path, "Open takes RDONLY or RDWR, got prot %#x", prot)
+		return nil, wrapErr("", path, errorf(ErrInvalid, "Open takes RDONLY or RDWR, got prot %#x", prot))
 	}
 	if err != nil {
-		return nil, inFile("open", path, err)
+		return nil, wrapErr("open", path, err)
 	}
 	if a.writable {
 		err = a.openWriter()
@@ -316,9 +316,9 @@ func (a *Array[T]) load(side *sidecar) (npy.State, error) {
 func (a *Array[T]) usable(write bool) error {
 	switch {
 	case a.closed.Load() || a.f == nil:
-		return pathError("use", a.path, os.ErrClosed)
+		return wrapErr("use", a.path, os.ErrClosed)
 	case write && !a.writable:
-		return fileErrorf(ErrInvalid, a.path, "opened read-only; Open it with RDWR to change it")
+		return wrapErr("", a.path, errorf(ErrInvalid, "opened read-only; Open it with RDWR to change it"))
 	}
 	return nil
 }
@@ -345,7 +345,7 @@ func (a *Array[T]) Offset() int64 {
 // them to go. A second Close returns an error wrapping fs.ErrClosed.
 func (a *Array[T]) Close() error {
 	if a.f == nil || a.closed.Swap(true) {
-		return pathError("close", a.path, os.ErrClosed)
+		return wrapErr("close", a.path, os.ErrClosed)
 	}
 	a.stopWaiters()
 	defer a.closing.Unlock()
@@ -355,7 +355,7 @@ func (a *Array[T]) Close() error {
 			err = a.trim()
 		}
 	}
-	return errors.Join(inFile("close", a.path, err), a.release())
+	return errors.Join(wrapErr("close", a.path, err), a.release())
 }
 
 // trim cuts the file to its last record and removes the sidecar, if no
@@ -404,7 +404,7 @@ func (a *Array[T]) fail(op string, err error) error {
 	if a.created {
 		os.Remove(a.path)
 	}
-	return inFile(op, a.path, err)
+	return wrapErr(op, a.path, err)
 }
 
 // release unmaps the file and the sidecar, unlocks and closes them, and
@@ -423,5 +423,5 @@ func (a *Array[T]) release() error {
 	err = errors.Join(err, a.f.Close())
 	a.f, a.side, a.count, a.shared, a.inode = nil, nil, 0, false, false
 	a.pub.Store(0)
-	return inFile("close", a.path, err)
+	return wrapErr("close", a.path, err)
 }

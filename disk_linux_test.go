@@ -11,13 +11,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// smallFilesystem mounts a tmpfs of the given size (a mount option: "4m")
-// and returns its directory, unmounted when the test ends.
-func smallFilesystem(t *testing.T, size string) string {
+// smallFilesystem mounts a tmpfs with the given mount options
+// ("size=4m") and returns its directory, unmounted when the test ends.
+func smallFilesystem(t *testing.T, options string) string {
 	t.Helper()
 	dir := tempDir(t)
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		cannotRun(t, "mounting a %s tmpfs needs root: %v", size, err)
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, options); err != nil {
+		cannotRun(t, "mounting a tmpfs (%s) needs root: %v", options, err)
 	}
 	t.Cleanup(func() {
 		if err := unix.Unmount(dir, 0); err != nil {
@@ -30,7 +30,7 @@ func smallFilesystem(t *testing.T, size string) string {
 // TestArrayDiskFull appends until a 4 MiB file system is full: Append must
 // fail with ENOSPC, never fault, and the array must go on working.
 func TestArrayDiskFull(t *testing.T) {
-	dir := smallFilesystem(t, "4m")
+	dir := smallFilesystem(t, "size=4m")
 	path := filepath.Join(dir, "full.npy")
 	a, err := Create[rec](path)
 	if err != nil {
@@ -85,4 +85,23 @@ func TestArrayDiskFull(t *testing.T) {
 	r = mustOpen[rec](t, path, RDONLY)
 	checkRecs(t, r, n)
 	mustClose(t, r)
+}
+
+// TestArraySidecarErrorNamesTheSidecar opens a writer where the file
+// exists but no file can be created, for want of inodes: the error must
+// name the sidecar, whose creation failed, not the array file.
+func TestArraySidecarErrorNamesTheSidecar(t *testing.T) {
+	dir := smallFilesystem(t, "size=1m,nr_inodes=2")
+	path := filepath.Join(dir, "data.npy")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "more"), nil, 0o644); err == nil {
+		t.Fatal("the file system has room for a second file")
+	}
+	_, err := Create[rec](path)
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || pe.Path != path+sidecarSuffix || !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("Create without room for the sidecar: got %v; want ENOSPC, of %s", err, path+sidecarSuffix)
+	}
 }

@@ -43,6 +43,11 @@ var (
 	ErrLocked = errors.New("mmap: array file is locked")
 )
 
+// Every error type of the package has a message of its own (detail) and
+// an Error that puts "mmap: " before it, so that wrapErr can put the name of
+// a file in between without editing the message.
+type detailer interface{ detail() string }
+
 // RangeError reports a region that does not lie within a file or a mapping.
 // It wraps [ErrRange].
 type RangeError struct {
@@ -77,8 +82,10 @@ func rangeError(offset, length, size int64) error {
 	return &RangeError{Offset: offset, Length: length, Size: size, Problem: problem}
 }
 
-func (e *RangeError) Error() string {
-	return fmt.Sprintf("mmap: region at offset %d, length %d %s (size %d)", e.Offset, e.Length, e.Problem, e.Size)
+func (e *RangeError) Error() string { return "mmap: " + e.detail() }
+
+func (e *RangeError) detail() string {
+	return fmt.Sprintf("region at offset %d, length %d %s (size %d)", e.Offset, e.Length, e.Problem, e.Size)
 }
 
 func (e *RangeError) Unwrap() error { return ErrRange }
@@ -90,29 +97,48 @@ type FaultError struct {
 	Op   string  // "read" or "write"
 }
 
-func (e *FaultError) Error() string {
-	return fmt.Sprintf("mmap: fault on %s at address %#x (file truncated under the mapping, or memory not writable)", e.Op, e.Addr)
+func (e *FaultError) Error() string { return "mmap: " + e.detail() }
+
+func (e *FaultError) detail() string {
+	return fmt.Sprintf("fault on %s at address %#x (file truncated under the mapping, or memory not writable)", e.Op, e.Addr)
 }
 
 func (e *FaultError) Unwrap() error { return ErrFault }
 
-// AlignmentError reports a typed view that would start at an address not
-// aligned for its element type. It wraps [ErrAlignment].
+// AlignmentError reports a typed view of a file that would start at a byte
+// offset not aligned for its element type: Offset is not a multiple of
+// Align, T's natural alignment, which is the same on every target. It wraps
+// [ErrAlignment].
 type AlignmentError struct {
-	Type   string  // the element type
-	Offset int64   // the view's offset in its file; meaningful when Addr is 0
-	Addr   uintptr // the view's address, when it has no file
-	Align  int     // the alignment Type needs
+	Type   string // the element type
+	Offset int64  // the view's offset in its file
+	Align  int    // the alignment Type needs
 }
 
-func (e *AlignmentError) Error() string {
-	if e.Addr != 0 {
-		return fmt.Sprintf("mmap: address %#x is %d-byte aligned; %s needs %d", e.Addr, e.Addr&-e.Addr, e.Type, e.Align)
-	}
-	return fmt.Sprintf("mmap: offset %d is %d-byte aligned; %s needs %d", e.Offset, e.Offset&-e.Offset, e.Type, e.Align)
+func (e *AlignmentError) Error() string { return "mmap: " + e.detail() }
+
+func (e *AlignmentError) detail() string {
+	return fmt.Sprintf("offset %d is %d-byte aligned; %s needs %d", e.Offset, e.Offset&-e.Offset, e.Type, e.Align)
 }
 
 func (e *AlignmentError) Unwrap() error { return ErrAlignment }
+
+// AddressError reports bytes that [View] cannot see as elements of a type,
+// because their address is not aligned as Go aligns that type. It wraps
+// [ErrAlignment].
+type AddressError struct {
+	Type  string  // the element type
+	Addr  uintptr // the address of the first byte
+	Align int     // the alignment Type needs
+}
+
+func (e *AddressError) Error() string { return "mmap: " + e.detail() }
+
+func (e *AddressError) detail() string {
+	return fmt.Sprintf("address %#x is %d-byte aligned; %s needs %d", e.Addr, e.Addr&-e.Addr, e.Type, e.Align)
+}
+
+func (e *AddressError) Unwrap() error { return ErrAlignment }
 
 // SizeError reports a typed view whose byte length is not a whole number of
 // elements. It wraps [ErrSize].
@@ -122,8 +148,10 @@ type SizeError struct {
 	ElemSize int    // the size of Type
 }
 
-func (e *SizeError) Error() string {
-	return fmt.Sprintf("mmap: %d bytes are not a whole number of %s (%d bytes each): %d bytes left over",
+func (e *SizeError) Error() string { return "mmap: " + e.detail() }
+
+func (e *SizeError) detail() string {
+	return fmt.Sprintf("%d bytes are not a whole number of %s (%d bytes each): %d bytes left over",
 		e.Length, e.Type, e.ElemSize, e.Length%int64(e.ElemSize))
 }
 
@@ -138,72 +166,65 @@ type TypeError struct {
 
 func (e *TypeError) Error() string { return flat.Message(e.Type, e.Problem) }
 
+func (e *TypeError) detail() string { return flat.Detail(e.Type, e.Problem) }
+
 func (e *TypeError) Unwrap() error { return ErrType }
 
-// detailError is an error of one of the sentinel kinds with its own message,
-// about a file when path is set.
-type detailError struct {
+// problem is a refusal of the package's own, of the kind of one of the
+// sentinels, with a message that says what is wrong and how to fix it.
+type problem struct {
 	kind error
-	path string
 	msg  string
 }
 
-func (e *detailError) Error() string {
-	if e.path != "" {
-		return "mmap: " + e.path + ": " + e.msg
-	}
-	return "mmap: " + e.msg
-}
-
-func (e *detailError) Unwrap() error { return e.kind }
-
-// errorf returns an error wrapping kind, with a formatted message.
+// errorf returns a problem of the kind of a sentinel.
 func errorf(kind error, format string, args ...any) error {
-	return &detailError{kind: kind, msg: fmt.Sprintf(format, args...)}
+	return &problem{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
-// fileErrorf returns an error wrapping kind about the file at path.
-func fileErrorf(kind error, path, format string, args ...any) error {
-	return &detailError{kind: kind, path: path, msg: fmt.Sprintf(format, args...)}
+func (e *problem) Error() string { return "mmap: " + e.msg }
+
+func (e *problem) detail() string { return e.msg }
+
+func (e *problem) Unwrap() error { return e.kind }
+
+// fileError is an error of the package's own about the file at path.
+type fileError struct {
+	path string
+	err  error // a detailer
 }
 
-// inFile names the file at path in err, an error of an operation op on it,
-// keeping "mmap:" at the start of the message once. err stays in the chain,
-// for errors.Is and errors.As.
-func inFile(op, path string, err error) error {
-	if err == nil {
-		return nil
-	}
+func (e *fileError) Error() string { return "mmap: " + e.path + ": " + e.err.(detailer).detail() }
+
+func (e *fileError) Unwrap() error { return e.err }
+
+// wrapErr names the file at path in err, an error of the operation op on
+// it, once, as os names a file in its errors: an error of the package's own
+// becomes a fileError ("mmap: data.npy: ..."), an error of the OS a
+// *fs.PathError whose Op starts with "mmap: " ("mmap: allocate data.npy:
+// no space left on device"). An error that names a file already (the
+// sidecar's, say) keeps that name.
+func wrapErr(op, path string, err error) error {
+	var d detailer
 	switch e := err.(type) {
-	case *detailError:
-		if e.path == "" {
-			return &detailError{kind: e.kind, path: path, msg: e.msg}
+	case nil, *fileError:
+		return err
+	case *fs.PathError:
+		if !strings.HasPrefix(e.Op, "mmap: ") {
+			return &fs.PathError{Op: "mmap: " + e.Op, Path: e.Path, Err: e.Err}
 		}
 		return e
-	case *fs.PathError:
-		return pathError(op, path, e)
+	case detailer:
+		d = e
 	}
-	return &detailError{kind: err, path: path, msg: op + ": " + strings.TrimPrefix(err.Error(), "mmap: ")}
-}
-
-// pathError wraps err, which the OS returned for op on path, once, as a
-// *fs.PathError whose message starts with "mmap:". An error that os already
-// wrapped is unwrapped first, keeping its own op; one this package wrapped
-// is returned as it is.
-func pathError(op, path string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if pe, ok := err.(*fs.PathError); ok {
-		if strings.HasPrefix(pe.Op, "mmap: ") {
-			return pe
-		}
-		op, err = pe.Op, pe.Err
+	if d != nil {
+		return &fileError{path: path, err: err}
 	}
 	return &fs.PathError{Op: "mmap: " + op, Path: path, Err: err}
 }
 
-// syscallError wraps an OS error once, naming the operation.
+// syscallError wraps an OS error of an operation on a mapping, which names
+// no file, once.
 func syscallError(op string, err error) error {
 	if err == nil {
 		return nil

@@ -12,7 +12,7 @@ func withFD(f *os.File, fn func(fd uintptr) error) error {
 	}
 	var fnErr error
 	if err := rc.Control(func(fd uintptr) { fnErr = fn(fd) }); err != nil {
-		return pathError("map", f.Name(), os.ErrClosed)
+		return wrapErr("map", f.Name(), os.ErrClosed)
 	}
 	return fnErr
 }

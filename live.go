@@ -33,7 +33,7 @@ func (a *Array[T]) Refresh() error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return inFile("refresh", a.path, a.refresh())
+	return wrapErr("refresh", a.path, a.refresh())
 }
 
 func (a *Array[T]) refresh() error {

@@ -63,7 +63,7 @@ func mapRegion(f *os.File, length int, prot, flags int, offset int64, elemSize i
 	err := withFD(f, func(fd uintptr) error {
 		size, err := fileSize(fd)
 		if err != nil {
-			return pathError("stat", f.Name(), err)
+			return wrapErr("stat", f.Name(), err)
 		}
 		n, err := region(size, offset, int64(length))
 		if err == nil && n%elemSize != 0 {
@@ -113,7 +113,7 @@ func mapAligned(f *os.File, fd uintptr, offset int64, n int, prot, flags int) (M
 		if f == nil {
 			return nil, syscallError("mmap", err)
 		}
-		return nil, pathError("map", f.Name(), err)
+		return nil, wrapErr("map", f.Name(), err)
 	}
 	mp := &mapping{mem: mem, off: delta, n: n, prot: prot, flags: flags, h: h}
 	mappings.add(mp)

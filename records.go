@@ -70,7 +70,7 @@ func (a *Array[T]) setCapacity(n int) error {
 	size := int64(a.h.Len) + int64(n)*int64(a.l.size)
 	if size > a.size {
 		if err := allocate(a.f, a.size, size); err != nil {
-			return pathError("allocate", a.path, err)
+			return wrapErr("allocate", a.path, err)
 		}
 		a.resizedSinceSync = true
 	}
@@ -139,7 +139,7 @@ func (a *Array[T]) prepare(n int) error {
 // grow the file; as for Append, a full disk is an error.
 func (a *Array[T]) Grow(n int) error {
 	if n < 0 {
-		return fileErrorf(ErrInvalid, a.path, "Grow(%d): negative count", n)
+		return wrapErr("", a.path, errorf(ErrInvalid, "Grow(%d): negative count", n))
 	}
 	return a.reserve(n)
 }
@@ -150,11 +150,11 @@ func (a *Array[T]) reserve(n int) error {
 		return err
 	}
 	if n > maxInt-a.count {
-		return fileErrorf(ErrRange, a.path, "%d more records overflow an int", n)
+		return wrapErr("", a.path, errorf(ErrRange, "%d more records overflow an int", n))
 	}
 	need := a.count + n
 	if room := a.h.MaxCount(); int64(need) > room {
-		return fileErrorf(ErrRange, a.path, "the header has room to count %d records, not %d; numpy 1.24 and later leave room for more (or rewrite the file with Create)", room, need)
+		return wrapErr("", a.path, errorf(ErrRange, "the header has room to count %d records, not %d; numpy 1.24 and later leave room for more (or rewrite the file with Create)", room, need))
 	}
 	if need <= a.capacity {
 		return nil
@@ -167,7 +167,7 @@ func (a *Array[T]) reserve(n int) error {
 		// is needed.
 		err = a.setCapacity(need)
 	}
-	return inFile("grow", a.path, err)
+	return wrapErr("grow", a.path, err)
 }
 
 // Truncate keeps the first n records and drops the rest; n must be between
@@ -182,7 +182,7 @@ func (a *Array[T]) Truncate(n int) error {
 		return err
 	}
 	if n < 0 || n > a.count {
-		return fileErrorf(ErrRange, a.path, "Truncate(%d) of an array of %d records", n, a.count)
+		return wrapErr("", a.path, errorf(ErrRange, "Truncate(%d) of an array of %d records", n, a.count))
 	}
 	unlock, err := a.lockOutReaders("records they may be reading would change")
 	if err != nil {
@@ -203,7 +203,7 @@ func (a *Array[T]) Sync() error {
 	if err := a.usable(false); err != nil || !a.writable {
 		return err
 	}
-	return inFile("sync", a.path, a.sync())
+	return wrapErr("sync", a.path, a.sync())
 }
 
 func (a *Array[T]) sync() error {

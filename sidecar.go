@@ -46,7 +46,7 @@ type sidecar struct {
 func sidecarPath(path string, file fileid.Info) (string, error) {
 	p, err := fileid.Resolve(path, file)
 	if errors.Is(err, fileid.ErrMoved) {
-		return "", fileErrorf(ErrInvalid, path, "the symbolic link was changed while the file was opened")
+		return "", wrapErr("", path, errorf(ErrInvalid, "the symbolic link was changed while the file was opened"))
 	}
 	return p + sidecarSuffix, err
 }
@@ -90,7 +90,7 @@ func lockSidecar(sp string, file fileid.Info, inodeLocked bool) (*sidecar, error
 			return s, err
 		}
 	}
-	return nil, fileErrorf(ErrLocked, sp, "the sidecar was removed or replaced each of the %d times it was opened", maxSidecarTries)
+	return nil, wrapErr("", sp, errorf(ErrLocked, "the sidecar was removed or replaced each of the %d times it was opened", maxSidecarTries))
 }
 
 // lockOpenSidecar checks and locks f, the sidecar sp just opened. It
@@ -105,12 +105,12 @@ func lockOpenSidecar(sp string, f *os.File, file fileid.Info, inodeLocked bool) 
 	}
 	if err := withFD(f, func(fd uintptr) error { return lockFile(fd, true) }); err != nil {
 		if !errors.Is(err, ErrLocked) {
-			return nil, pathError("lock", sp, err)
+			return nil, wrapErr("lock", sp, err)
 		}
 		if inodeLocked {
-			return nil, fileErrorf(ErrLocked, sp, "the sidecar is held by the writer of another file, one that had this name and was moved or replaced while its writer ran; close that writer first")
+			return nil, wrapErr("", sp, errorf(ErrLocked, "the sidecar is held by the writer of another file, one that had this name and was moved or replaced while its writer ran; close that writer first"))
 		}
-		return nil, fileErrorf(ErrLocked, sp, "another writer has the array open (in this process or another); an Array has one writer at a time")
+		return nil, wrapErr("", sp, errorf(ErrLocked, "another writer has the array open (in this process or another); an Array has one writer at a time"))
 	}
 	if now, err := fileid.OpenNoFollow(sp, os.O_RDONLY, 0); err == nil {
 		nowInfo, err := fileid.Stat(now)
@@ -129,11 +129,11 @@ func lockOpenSidecar(sp string, f *os.File, file fileid.Info, inodeLocked bool) 
 func sidecarError(sp string, err error) error {
 	switch {
 	case errors.Is(err, fileid.ErrNotRegular):
-		return fileErrorf(ErrInvalid, sp, "refused as the sidecar: %v; a sidecar is never followed or written through. Remove it if no writer of the array is running", err)
+		return wrapErr("", sp, errorf(ErrInvalid, "refused as the sidecar: %v; a sidecar is never followed or written through. Remove it if no writer of the array is running", err))
 	case errors.Is(err, fs.ErrPermission) && !isOSError(err):
-		return fileErrorf(fs.ErrPermission, sp, "refused as the sidecar: %v. Remove it if no writer of the array is running", err)
+		return wrapErr("", sp, errorf(fs.ErrPermission, "refused as the sidecar: %v. Remove it if no writer of the array is running", err))
 	}
-	return pathError("open", sp, err)
+	return wrapErr("open", sp, err)
 }
 
 // isOSError reports whether err is an error of a system call (such as

@@ -55,7 +55,7 @@ func MapSliceRegion[T any](f *os.File, n int, prot, flags int, offset int64) (Sl
 // View returns b seen as a Slice[T], sharing its memory. b may come from
 // anywhere (a mapping, the heap, another library); the view does not own it,
 // so [Slice.Unmap] of a view that is not a whole mapping fails. b's address
-// must be aligned as Go aligns a T ([*AlignmentError]) and its length a whole
+// must be aligned as Go aligns a T ([*AddressError]) and its length a whole
 // number of elements ([*SizeError]); T must be flat ([*TypeError]).
 func View[T any](b []byte) (Slice[T], error) {
 	l, err := layoutFor[T]()
@@ -63,7 +63,7 @@ func View[T any](b []byte) (Slice[T], error) {
 		return nil, err
 	}
 	if a := addr(b); len(b) > 0 && a%uintptr(l.goAlign) != 0 {
-		return nil, &AlignmentError{Type: l.name, Addr: a, Align: l.goAlign}
+		return nil, &AddressError{Type: l.name, Addr: a, Align: l.goAlign}
 	}
 	if len(b)%l.size != 0 {
 		return nil, &SizeError{Type: l.name, Length: int64(len(b)), ElemSize: l.size}

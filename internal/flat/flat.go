@@ -176,8 +176,12 @@ type Error struct {
 }
 
 // Message is the text of the error for a type that is not flat, the same
-// at run time and at build time.
-func Message(typ, problem string) string { return "mmap: cannot map " + typ + ": " + problem }
+// at run time and at build time: "mmap: " and Detail.
+func Message(typ, problem string) string { return "mmap: " + Detail(typ, problem) }
+
+// Detail is Message without the package's name, for an error that names a
+// file before it.
+func Detail(typ, problem string) string { return "cannot map " + typ + ": " + problem }
 
 func (e *Error) Error() string { return Message(e.Type, e.Problem) }
 
