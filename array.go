@@ -303,6 +303,9 @@ func (a *Array[T]) load(side *sidecar) (npy.State, error) {
 	if err := checkType(st.H, a.t, a.l.name); err != nil {
 		return npy.State{}, err
 	}
+	if err := checkAlign(st.H, a.l.name, a.l.align); err != nil {
+		return npy.State{}, err
+	}
 	if err := checkSize(st.H, st.Count, a.l.size, fi.Size()); err != nil {
 		return npy.State{}, err
 	}

@@ -13,9 +13,11 @@
 // Every operation behaves the same on every supported OS: an empty file maps
 // to an empty, non-nil MMap; any offset is accepted (the package aligns the
 // mapping to the page size, or on Windows to the 64 KiB allocation
-// granularity, and returns the slice that starts at the requested byte); a
-// region that would reach past the end of the file is refused with an error
-// wrapping [ErrRange] instead of being mapped.
+// granularity, and returns the slice that starts at the requested byte). A
+// typed view and an Array never reach past the end of their file: such a
+// region is refused with an error wrapping [ErrRange]. The classic
+// [MapRegion] maps a region that starts within the file and runs past its
+// end on Unix, as mmap-go does, and refuses it on Windows.
 //
 // # Flat types
 //

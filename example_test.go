@@ -78,12 +78,12 @@ func ExampleMapRegion() {
 	defer m.Unmap()
 	fmt.Printf("%s\n", m)
 
-	// A region past the end of the file is refused, not mapped.
-	_, err = mmap.MapRegion(f, 8, mmap.RDONLY, 0, 10)
+	// A region that starts past the end of the file is refused.
+	_, err = mmap.MapRegion(f, 8, mmap.RDONLY, 0, 17)
 	fmt.Println(err)
 	// Output:
 	// abcdef
-	// mmap: region at offset 10, length 8 runs past the end (size 16)
+	// mmap: region at offset 17, length 8 starts past the end (size 16)
 }
 
 func ExampleMMap_Flush() {

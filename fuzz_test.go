@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"unsafe"
 
@@ -15,8 +16,9 @@ import (
 
 // FuzzMapRegion maps arbitrary regions of a file with arbitrary prot and
 // flags. Either the error is of the kind the arguments call for, or the
-// mapping holds exactly the file's bytes at that offset; the file's size and
-// content never change.
+// mapping holds exactly the file's bytes at that offset (up to the file's
+// end, for a region that runs past it where the OS maps that); the file's
+// size and content never change.
 func FuzzMapRegion(f *testing.F) {
 	f.Fuzz(func(t *testing.T, size uint32, offset int64, length int, prot, flags int) {
 		size %= 3<<16 + 4096 // bound the file: a few allocation granules
@@ -34,15 +36,28 @@ func FuzzMapRegion(f *testing.F) {
 			n = int64(size) - offset
 		}
 		anon := flags&ANON != 0
+		pastEnd := !anon && offset >= 0 && offset <= int64(size) && n >= 0 && n > int64(size)-offset
 		switch {
 		case prot&^knownProt != 0 || flags&^knownFlags != 0 || anon && (length <= 0 || offset != 0):
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("got %v; want ErrInvalid", err)
 			}
-		case !anon && (offset < 0 || offset > int64(size) || n > int64(size)-offset):
+		case !anon && (offset < 0 || offset > int64(size) || n < 0) || pastEnd && !reserveBeyondEOF:
 			if !errors.Is(err, ErrRange) {
 				t.Fatalf("got %v; want ErrRange", err)
 			}
+		case pastEnd && err != nil:
+			// Past the end, a region may be too large for an int or for
+			// the address space.
+			if !errors.Is(err, ErrRange) && !errors.Is(err, syscall.ENOMEM) {
+				t.Fatalf("a region past the end: got %v; want it mapped, or ErrRange or ENOMEM", err)
+			}
+		case pastEnd:
+			// The file's bytes, then pages that fault.
+			if int64(len(m)) != n {
+				t.Fatalf("a region past the end: got %d bytes; want %d", len(m), n)
+			}
+			checkBytes(t, "the part of the mapping in the file", m[:int64(size)-offset], data[offset:])
 		case err != nil:
 			t.Fatalf("valid region refused: %v", err)
 		case anon:

@@ -126,6 +126,17 @@ func readHeader(f *os.File, size int64) ([]byte, *npy.Header, error) {
 	return b, h, nil
 }
 
+// checkAlign refuses a header after which the records would start at an
+// offset not aligned for them: numpy pads its headers to a multiple of 64
+// bytes (16 before numpy 1.x), but a file written by hand or by another
+// program may not.
+func checkAlign(h *npy.Header, name string, align int) error {
+	if off := h.Len; off%align != 0 {
+		return errorf(ErrAlignment, "the records start at offset %d, which is %d-byte aligned, and %s needs %d: the header is not padded as numpy pads it (to a multiple of 64 bytes); save the array again with numpy.save, or copy it into an Array made with Create", off, off&-off, name, align)
+	}
+	return nil
+}
+
 // checkSize refuses a header that counts more records than the size bytes
 // of the file hold.
 func checkSize(h *npy.Header, count int64, itemSize int, size int64) error {

@@ -2,6 +2,7 @@ package mmap
 
 import (
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -25,8 +26,18 @@ func Map(f *os.File, prot, flags int) (MMap, error) {
 //
 // A negative length maps from offset to the end of the file. The offset need
 // not be aligned to anything. An empty region (an empty file, or length 0)
-// gives an empty, non-nil MMap. A region that does not lie within the file is
-// an error of type [*RangeError]; the file is never extended.
+// gives an empty, non-nil MMap. An offset before the start or past the end of
+// the file is an error of type [*RangeError]; the file is never extended.
+//
+// A region that starts within the file and runs past its end is mapped on
+// Unix, as mmap-go maps it, for programs that map fixed-size windows over a
+// shorter last part of a file: the bytes up to the end of the file's last
+// page read as zeros, and touching a page wholly past the end raises SIGBUS
+// ([MMap.ReadAt] and [MMap.WriteAt] return an error wrapping [ErrFault]
+// instead) until the file grows to cover it. On Windows, where a view can
+// reach past the end of its file only by growing the file, such a region is
+// a [*RangeError]. The typed views ([MapSliceRegion]) and [Array] always
+// refuse it.
 //
 // With ANON, f is ignored and may be nil, length must be positive and offset
 // must be 0; the memory is zeroed.
@@ -34,13 +45,12 @@ func Map(f *os.File, prot, flags int) (MMap, error) {
 // The file may be closed as soon as MapRegion returns; the mapping stays valid
 // until [MMap.Unmap].
 func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, error) {
-	return mapRegion(f, length, prot, flags, offset, 1, "byte")
+	return mapRegion(f, length, prot, flags, offset, reserveBeyondEOF)
 }
 
-// mapRegion is MapRegion for a region of elements of elemSize bytes, of the
-// type named elemName: before anything is mapped, it refuses a region that is
-// not a whole number of them.
-func mapRegion(f *os.File, length int, prot, flags int, offset int64, elemSize int, elemName string) (MMap, error) {
+// mapRegion is MapRegion; pastEOF says whether a region may run past the
+// end of the file.
+func mapRegion(f *os.File, length int, prot, flags int, offset int64, pastEOF bool) (MMap, error) {
 	if prot&^knownProt != 0 {
 		return nil, errorf(ErrInvalid, "unknown prot bits %#x (use RDONLY, RDWR, COPY, EXEC)", prot&^knownProt)
 	}
@@ -50,9 +60,6 @@ func mapRegion(f *os.File, length int, prot, flags int, offset int64, elemSize i
 	if flags&ANON != 0 {
 		if length <= 0 || offset != 0 {
 			return nil, errorf(ErrInvalid, "ANON needs a positive length and offset 0, got length %d, offset %d", length, offset)
-		}
-		if length%elemSize != 0 {
-			return nil, &SizeError{Type: elemName, Length: int64(length), ElemSize: elemSize}
 		}
 		return mapAligned(nil, 0, 0, length, prot, flags)
 	}
@@ -65,10 +72,7 @@ func mapRegion(f *os.File, length int, prot, flags int, offset int64, elemSize i
 		if err != nil {
 			return wrapErr("stat", f.Name(), err)
 		}
-		n, err := region(size, offset, int64(length))
-		if err == nil && n%elemSize != 0 {
-			err = &SizeError{Type: elemName, Length: int64(n), ElemSize: elemSize}
-		}
+		n, err := region(size, offset, int64(length), pastEOF)
 		if err != nil || n == 0 {
 			m = MMap{}
 			return err
@@ -82,15 +86,19 @@ func mapRegion(f *os.File, length int, prot, flags int, offset int64, elemSize i
 	return m, nil
 }
 
-// region checks that length bytes at offset lie within size bytes and returns
-// the length as an int; a negative length means "to the end". The mapping also
-// covers up to one allocation granule before offset, so that must fit in an
-// int too.
-func region(size, offset, length int64) (int, error) {
+// region checks that length bytes at offset lie within size bytes, or, if
+// pastEOF, start within them, and returns the length as an int; a negative
+// length means "to the end". The mapping also covers up to one allocation
+// granule before offset, so that must fit in an int too.
+func region(size, offset, length int64, pastEOF bool) (int, error) {
 	if length < 0 {
 		length = size - offset
 	}
-	if err := rangeError(offset, length, size); err != nil {
+	within := size
+	if pastEOF && offset >= 0 && offset <= size && length >= 0 && length <= math.MaxInt64-offset {
+		within = max(size, offset+length)
+	}
+	if err := rangeError(offset, length, within); err != nil {
 		return 0, err
 	}
 	// Narrowing to int: the whole mapping, including the part before offset

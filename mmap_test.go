@@ -1,6 +1,7 @@
 package mmap
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"io/fs"
@@ -130,9 +131,6 @@ func TestMapRegionOutOfRange(t *testing.T) {
 		{"negative offset, to the end", -4096, -1},
 		{"offset past the end", size + 1, 0},
 		{"offset far past the end", 1 << 40, -1},
-		{"length past the end", 0, size + 1},
-		{"length past the end at an offset", 9000, 1001},
-		{"aligned offset, length past the end", 4096, size},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := liveMappings()
@@ -158,24 +156,90 @@ func TestMapRegionOutOfRange(t *testing.T) {
 	}
 }
 
+// TestMapRegionPastTheEnd maps regions that start within the file and run
+// past its end: on Unix the classic MapRegion maps them, as mmap-go does,
+// with the file's bytes, then zeros to the end of its last page, and a
+// fault (an error from ReadAt) past that; on Windows it refuses them. The
+// typed views refuse them everywhere.
+func TestMapRegionPastTheEnd(t *testing.T) {
+	const size = 10000
+	data := pattern(size)
+	path := newFile(t, data)
+	f := openFile(t, path, os.O_RDWR)
+	page := int64(os.Getpagesize())
+	for _, c := range []struct {
+		name   string
+		offset int64
+		length int
+	}{
+		{"length past the end", 0, size + 1},
+		{"length past the end at an offset", 9000, 1001},
+		{"aligned offset, length past the end", 4096, size},
+		{"a window far past the end", 8192, 1 << 20},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := MapSliceRegion[byte](f, c.length, RDWR, 0, c.offset); !errors.Is(err, ErrRange) {
+				t.Errorf("MapSliceRegion: got %v; want ErrRange", err)
+			}
+			m, err := MapRegion(f, c.length, RDWR, 0, c.offset)
+			if !reserveBeyondEOF {
+				if !errors.Is(err, ErrRange) {
+					t.Fatalf("got %d bytes, %v; want ErrRange, as Windows cannot map past the end without growing the file", len(m), err)
+				}
+				return
+			}
+			if err != nil || len(m) != c.length {
+				t.Fatalf("got %d bytes, %v; want %d bytes", len(m), err, c.length)
+			}
+			defer m.Unmap()
+			inFile := size - c.offset
+			checkBytes(t, "the part in the file", m[:inFile], data[c.offset:])
+			pageEnd := (size+page-1)/page*page - c.offset // the end of the file's last page
+			if tail := make([]byte, min(pageEnd, int64(len(m)))-inFile); len(tail) > 0 {
+				if n, err := m.ReadAt(tail, inFile); err != nil || n != len(tail) || !bytes.Equal(tail, make([]byte, len(tail))) {
+					t.Errorf("the rest of the file's last page: %d bytes, %v; want %d zeros", n, err, len(tail))
+				}
+			}
+			if int64(len(m)) > pageEnd {
+				if _, err := m.ReadAt(make([]byte, 1), pageEnd); !errors.Is(err, ErrFault) {
+					t.Errorf("ReadAt of a page past the end: got %v; want ErrFault", err)
+				}
+				if _, err := m.WriteAt([]byte{1}, pageEnd); !errors.Is(err, ErrFault) {
+					t.Errorf("WriteAt of a page past the end: got %v; want ErrFault", err)
+				}
+			}
+			if fi, err := f.Stat(); err != nil || fi.Size() != size {
+				t.Errorf("the file's size: %v, %v; want %d, unchanged", fi.Size(), err, size)
+			}
+		})
+	}
+}
+
 // TestRegionArithmetic covers sizes no test file can have on a 64-bit host.
 func TestRegionArithmetic(t *testing.T) {
 	const huge = 1<<63 - 1
 	for _, c := range []struct {
 		name                 string
 		size, offset, length int64
+		pastEOF              bool
 		want                 int64 // -1 for an error
 	}{
-		{"to the end", 100, 10, -1, 90},
-		{"exact end", 100, 10, 90, 90},
-		{"empty at the end", 100, 100, -1, 0},
-		{"whole of a file larger than the address space", huge, 0, -1, -1},
-		{"end of a file larger than the address space", huge, huge - 10, -1, 10},
-		{"overflowing sum", 100, 50, huge, -1},
-		{"negative offset", 100, -1, -1, -1},
+		{"to the end", 100, 10, -1, false, 90},
+		{"exact end", 100, 10, 90, false, 90},
+		{"empty at the end", 100, 100, -1, false, 0},
+		{"whole of a file larger than the address space", huge, 0, -1, false, -1},
+		{"end of a file larger than the address space", huge, huge - 10, -1, false, 10},
+		{"overflowing sum", 100, 50, huge, false, -1},
+		{"overflowing sum, past the end", 100, 50, huge, true, -1},
+		{"negative offset", 100, -1, -1, false, -1},
+		{"negative offset, past the end", 100, -1, 10, true, -1},
+		{"past the end, refused", 100, 50, 100, false, -1},
+		{"past the end, allowed", 100, 50, 100, true, 100},
+		{"starting past the end", 100, 101, 10, true, -1},
+		{"past the end, larger than the address space", 100, 50, huge - 50, true, -1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			n, err := region(c.size, c.offset, c.length)
+			n, err := region(c.size, c.offset, c.length, c.pastEOF)
 			if c.want < 0 {
 				if !errors.Is(err, ErrRange) {
 					t.Errorf("got %d, %v; want ErrRange", n, err)

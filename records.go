@@ -47,11 +47,13 @@ func (a *Array[T]) mapFile(size int64) error {
 		}
 		a.views = append(a.views, m)
 	}
-	a.size = size
-	a.capacity = int((size - int64(a.h.Len)) / int64(a.l.size))
-	view := a.views[len(a.views)-1]
-	rec := Slice[T](castSlice[T](view[a.h.Len : int64(a.h.Len)+int64(a.capacity)*int64(a.l.size)]))
-	a.rec = rec
+	capacity := int((size - int64(a.h.Len)) / int64(a.l.size))
+	newest := a.views[len(a.views)-1]
+	rec, err := view[T](newest[a.h.Len:int64(a.h.Len)+int64(capacity)*int64(a.l.size)], int64(a.h.Len))
+	if err != nil {
+		return err
+	}
+	a.size, a.capacity, a.rec = size, capacity, rec
 	a.room.Store(&rec)
 	return nil
 }

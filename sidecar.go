@@ -162,11 +162,10 @@ func openSidecar(sp string, file fileid.Info) *sidecar {
 	}
 	s := &sidecar{path: sp, f: f}
 	// Only the size just checked: the file may grow meanwhile.
-	if s.m, err = MapRegion(f, int(info.Size), RDONLY, 0, 0); err != nil || !s.parse(s.m, file.Dev, file.Ino) {
+	if s.m, err = mapRegion(f, int(info.Size), RDONLY, 0, 0, false); err != nil || !s.parse(s.m, file.Dev, file.Ino) || s.mapLive() != nil {
 		s.close()
 		return nil
 	}
-	s.mapLive()
 	return s
 }
 
@@ -188,10 +187,21 @@ func (s *sidecar) parse(b []byte, dev, ino uint64) bool {
 
 // mapLive points the live words, and those of the file's identity, at the
 // mapped sidecar.
-func (s *sidecar) mapLive() {
-	s.seqWord = &castSlice[uint32](s.m[npy.LiveSeqOffset : npy.LiveSeqOffset+4])[0]
-	s.countWord = &castSlice[uint64](s.m[npy.LiveCountOffset : npy.LiveCountOffset+8])[0]
-	s.idWords = (*[2]uint64)(castSlice[uint64](s.m[npy.IDOffset : npy.IDOffset+16]))
+func (s *sidecar) mapLive() error {
+	seq, err := view[uint32](s.m[npy.LiveSeqOffset:npy.LiveSeqOffset+4], npy.LiveSeqOffset)
+	if err != nil {
+		return err
+	}
+	count, err := view[uint64](s.m[npy.LiveCountOffset:npy.LiveCountOffset+8], npy.LiveCountOffset)
+	if err != nil {
+		return err
+	}
+	id, err := view[[2]uint64](s.m[npy.IDOffset:npy.IDOffset+16], npy.IDOffset)
+	if err != nil {
+		return err
+	}
+	s.seqWord, s.countWord, s.idWords = &seq[0], &count[0], &id[0]
+	return nil
 }
 
 // read reads, for the writer that locked it, the slots of the sidecar, if
@@ -248,15 +258,17 @@ func (s *sidecar) init(dev, ino uint64, st npy.State) error {
 			return err
 		}
 	}
-	m, err := MapRegion(s.f, npy.SidecarSize(slotSize), RDWR, 0, 0)
+	m, err := mapRegion(s.f, npy.SidecarSize(slotSize), RDWR, 0, 0, false)
 	if err != nil {
 		return err
 	}
 	s.m = m
 	if !s.parse(m, dev, ino) {
-		return errorf(ErrFormat, "%s: the sidecar it wrote does not parse", s.path)
+		return wrapErr("", s.path, errorf(ErrFormat, "the sidecar it wrote does not parse"))
 	}
-	s.mapLive()
+	if err := s.mapLive(); err != nil {
+		return err
+	}
 	// The next Sync writes over the older slot, or a damaged one.
 	s.seq, s.next = 0, 0
 	for i := range 2 {

@@ -1,6 +1,10 @@
 package mmap
 
-import "os"
+import (
+	"os"
+
+	"github.com/typedmmap/mmap/internal/npy"
+)
 
 // Slice is a typed view of mapped memory: a []T of a flat type T (see
 // [CheckType]) whose elements are the bytes of the mapping, with no copy.
@@ -25,18 +29,17 @@ func MapSlice[T any](f *os.File, prot, flags int) (Slice[T], error) {
 // is the same on every target ([*AlignmentError]; see [CheckType]), the
 // region's byte length is not a whole number of elements ([*SizeError]:
 // nothing is silently cut off), n elements overflow an int, or the region
-// does not lie within the file ([*RangeError]).
+// does not lie within the file ([*RangeError]). A file that starts with a
+// .npy header is refused at offset 0 ([ErrInvalid]): its header is not
+// records; [Open] maps its records.
 func MapSliceRegion[T any](f *os.File, n int, prot, flags int, offset int64) (Slice[T], error) {
 	l, err := layoutFor[T]()
 	if err != nil {
 		return nil, err
 	}
-	// T's natural alignment is checked, not Go's, so that an offset that
-	// works on one target works on all. A mapping starts on a page
-	// boundary, so an aligned offset gives an aligned address. Negative
-	// offsets are MapRegion's to refuse.
-	if offset > 0 && offset%int64(l.align) != 0 {
-		return nil, &AlignmentError{Type: l.name, Offset: offset, Align: l.align}
+	// Negative offsets are mapRegion's to refuse.
+	if err := l.checkOffset(max(offset, 0)); err != nil {
+		return nil, err
 	}
 	length := -1
 	if n >= 0 {
@@ -45,22 +48,52 @@ func MapSliceRegion[T any](f *os.File, n int, prot, flags int, offset int64) (Sl
 		}
 		length = n * l.size
 	}
-	m, err := mapRegion(f, length, prot, flags, offset, l.size, l.name)
+	if offset == 0 && flags&ANON == 0 && isNPY(f) {
+		return nil, wrapErr("map", f.Name(), errorf(ErrInvalid, "the file starts with a .npy header, which is not records of %s; Open[%s] maps its records", l.name, l.name))
+	}
+	m, err := mapRegion(f, length, prot, flags, offset, false)
 	if err != nil {
 		return nil, err
 	}
-	return castSlice[T](m), nil
+	s, err := view[T](m, offset)
+	if err != nil {
+		m.Unmap()
+		return nil, err
+	}
+	return s, nil
+}
+
+// isNPY reports whether the file f starts with the magic of a .npy file.
+func isNPY(f *os.File) bool {
+	var b [len(npy.Magic)]byte
+	n, _ := f.ReadAt(b[:], 0)
+	return n == len(b) && string(b[:]) == npy.Magic
 }
 
 // View returns b seen as a Slice[T], sharing its memory. b may come from
 // anywhere (a mapping, the heap, another library); the view does not own it,
 // so [Slice.Unmap] of a view that is not a whole mapping fails. b's address
 // must be aligned as Go aligns a T ([*AddressError]) and its length a whole
-// number of elements ([*SizeError]); T must be flat ([*TypeError]).
-func View[T any](b []byte) (Slice[T], error) {
+// number of elements ([*SizeError]); T must be flat ([*TypeError]). View
+// does not look at what the bytes hold.
+func View[T any](b []byte) (Slice[T], error) { return view[T](b, -1) }
+
+// view returns b as a Slice[T] after the checks that make that safe, the
+// one cast behind every typed view, [View]'s, [MapSliceRegion]'s and an
+// [Array]'s records alike: T is flat, b's start is aligned for T, and b's
+// length is a whole number of T. For bytes of a file, off is their offset
+// in it, which must be a multiple of T's natural alignment (the same on
+// every target); for bytes of no file, off is negative and b's address must
+// be aligned as Go aligns T.
+func view[T any](b []byte, off int64) (Slice[T], error) {
 	l, err := layoutFor[T]()
 	if err != nil {
 		return nil, err
+	}
+	if off >= 0 {
+		if err := l.checkOffset(off); err != nil {
+			return nil, err
+		}
 	}
 	if a := addr(b); len(b) > 0 && a%uintptr(l.goAlign) != 0 {
 		return nil, &AddressError{Type: l.name, Addr: a, Align: l.goAlign}
@@ -69,6 +102,16 @@ func View[T any](b []byte) (Slice[T], error) {
 		return nil, &SizeError{Type: l.name, Length: int64(len(b)), ElemSize: l.size}
 	}
 	return castSlice[T](b), nil
+}
+
+// checkOffset refuses a view of a file at an offset that is not a multiple
+// of T's natural alignment. A mapping starts on a page boundary, so an
+// aligned offset gives an aligned address, on every target.
+func (l *layout) checkOffset(off int64) error {
+	if off%int64(l.align) != 0 {
+		return &AlignmentError{Type: l.name, Offset: off, Align: l.align}
+	}
+	return nil
 }
 
 // Bytes returns the memory of s as bytes: the same memory, not a copy. It

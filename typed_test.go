@@ -505,3 +505,45 @@ func TestSliceOfTypeThatIsNotFlat(t *testing.T) {
 		t.Error("a refused Unmap cleared the Slice")
 	}
 }
+
+// TestMapSliceOfANPYFile maps an Array file with MapSlice: its header is not
+// records, so mapping it from offset 0 is refused with a pointer to Open;
+// from the data offset on, and as bytes, it maps; View does not look.
+func TestMapSliceOfANPYFile(t *testing.T) {
+	path := arrayPath(t)
+	writeArray(t, path, 4)
+	f := openFile(t, path, os.O_RDONLY)
+	for _, c := range []struct {
+		name string
+		err  error
+	}{
+		{"MapSlice", errOf(MapSlice[uint64](f, RDONLY, 0))},
+		{"MapSliceRegion at 0", errOf(MapSliceRegion[rec](f, 1, RDONLY, 0, 0))},
+	} {
+		if !errSays(c.err, ErrInvalid, "starts with a .npy header") || !strings.Contains(c.err.Error(), "; Open[") || !strings.Contains(c.err.Error(), path) {
+			t.Errorf("%s: got %v; want ErrInvalid naming the file and Open", c.name, c.err)
+		}
+	}
+	r := mustOpen[rec](t, path, RDONLY)
+	s, err := MapSliceRegion[rec](f, 4, RDONLY, 0, r.Offset())
+	if err != nil {
+		t.Fatalf("MapSliceRegion at the data offset: %v", err)
+	}
+	if !slices.Equal(s, r.Items()) {
+		t.Errorf("MapSliceRegion at the data offset: got %v; want the records %v", s, r.Items())
+	}
+	if err := s.Unmap(); err != nil {
+		t.Fatal(err)
+	}
+	m := mustMap(t, f, -1, RDONLY, 0, 0)
+	if v, err := View[uint64](alignedCopy(m[:64])); err != nil || len(v) != 8 {
+		t.Errorf("View of the header's bytes: %d elements, %v; want 8, since View does not look at content", len(v), err)
+	}
+}
+
+// alignedCopy returns a copy of b at an 8-byte aligned address.
+func alignedCopy(b []byte) []byte {
+	c := alignedBytes(len(b))
+	copy(c, b)
+	return c
+}
