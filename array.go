@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/typedmmap/mmap/internal/arrayfile"
 	"github.com/typedmmap/mmap/internal/fileid"
 	"github.com/typedmmap/mmap/internal/npy"
 )
@@ -38,48 +39,47 @@ import (
 // user, one open to others); a reader does without one it cannot trust, and
 // then reads the count from the file's header (SECURITY.md). The locks are
 // advisory: they keep out other Arrays, not other programs. Where the OS
-// cannot lock a file by what it is rather than by its name (Linux before
-// 3.15, macOS, the BSDs, Solaris, AIX), a file with more than one hard link
-// is refused for writing. On AIX, whose locks belong to the process,
-// readers in the writer's own process are not seen.
-//
-// The writer's methods must be called from one goroutine at a time; Len,
-// Items and Wait may be called from any goroutine meanwhile, and see the
-// records appended so far, each whole. A reader's methods may be called
-// from any goroutine.
 type Array[T any] struct {
-	path     string
+	path     string // as the caller named it
 	f        *os.File
-	side     *sidecar // nil for a reader of a file that has none
 	l        *layout
-	t        npyType
-	writable bool
-	shared   bool        // a reader that holds the shared lock on the file
-	inode    bool        // the writer holds the lock on the file itself (lockInode)
-	created  bool        // Create made the file, and removes it if it fails
-	id       fileid.Info // the file's identity, which its sidecar records, as opened
+	t        arrayfile.Type
+	id       fileid.Info // the file's identity as opened, which its sidecar records
 	sidePath string      // where the sidecar is, or would be
+	side     *sidecar    // nil for a reader of a file that has none
+	writable bool        // the writer; its own state is w
+	w        writer
+	shared   bool // a reader that holds the shared lock on the file
 
-	hdr    []byte      // the header as last written or read
-	h      *npy.Header // hdr, parsed
-	synced int         // the count that hdr and the sidecar hold
+	// The header that holds, as last written or read: set by setHeader.
+	hdr []byte
+	h   *npy.Header
 
-	mu       sync.Mutex // serializes changes to the mappings
-	views    []MMap     // every mapping of the file, newest last, kept until Close
-	size     int64      // the file's size
-	capacity int        // records the file has room for
-	rec      Slice[T]   // the writer's: room for capacity records, in the newest view
+	// The mappings of the file, and what follows from its size: set by
+	// mapFile, under mu, which serializes changes to them.
+	mu       sync.Mutex
+	views    []MMap   // every mapping of the file, newest last, kept until Close
+	size     int64    // the file's size
+	capacity int      // records the file has room for
+	rec      Slice[T] // room for capacity records, in the newest view
 	room     atomic.Pointer[Slice[T]]
-	count    int          // the writer's: records appended
-	pub      atomic.Int64 // the records that Len and Items show
-	wake     notifier     // goroutines waiting in Wait on the writer, and Close
+
+	pub  atomic.Int64 // the records that Len and Items show
+	wake notifier     // goroutines waiting in Wait on the writer, and Close
 
 	// closed is set when Close begins. Wait, and Follow as it reads a
 	// record, hold closing shared; Close takes it exclusively, having woken
 	// them, so that it never unmaps what they read.
 	closed  atomic.Bool
 	closing sync.RWMutex
+}
 
+// writer is what only an Array's writer has.
+type writer struct {
+	created          bool // Create made the file, and removes it if it fails
+	inode            bool // it holds the lock on the file itself (lockInode)
+	count            int  // records appended
+	synced           int  // the count that the header and the sidecar hold
 	prefaultedTo     int  // the pages of records [0, prefaultedTo) are present and writable
 	resizedSinceSync bool // the file's size changed since the last Sync
 }
@@ -116,9 +116,9 @@ func Create[T any](path string, opts ...Option) (*Array[T], error) {
 		opt(&o)
 	}
 	if o.capacity < 0 {
-		return nil, wrapErr("", path, errorf(ErrInvalid, "negative capacity %d", o.capacity))
+		return nil, wrapErr("create", path, errorf(ErrInvalid, "negative capacity %d", o.capacity))
 	}
-	a, err := newArray[T](path)
+	a, err := newArray[T](path, true)
 	if err != nil {
 		return nil, err
 	}
@@ -127,36 +127,35 @@ func Create[T any](path string, opts ...Option) (*Array[T], error) {
 		return nil, wrapErr("create", path, err)
 	}
 	a.f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, o.perm)
-	a.created = err == nil
+	a.w.created = err == nil
 	if errors.Is(err, fs.ErrExist) {
 		a.f, err = openRegular(path, os.O_RDWR)
 	}
 	if err != nil {
 		return nil, wrapErr("create", path, err)
 	}
-	a.writable = true
-	if err := a.initialize(hdr, h, o); err != nil {
+	if err := a.initialize(hdr, h, o.capacity); err != nil {
 		return nil, a.fail("create", err)
 	}
 	return a, nil
 }
 
-// newArray checks T and starts an Array of it.
-func newArray[T any](path string) (*Array[T], error) {
+// newArray checks T and starts an Array of it, the writer if writable.
+func newArray[T any](path string, writable bool) (*Array[T], error) {
 	l, t, err := arrayType[T]()
 	if err != nil {
 		return nil, err
 	}
-	return &Array[T]{path: path, l: l, t: t}, nil
+	return &Array[T]{path: path, l: l, t: t, writable: writable}, nil
 }
 
-// initialize writes a new, empty array into the file, as its writer.
-// Nothing of the file is lost until its new header is written: the room
-// for records is allocated and mapped, and the sidecar written, first, so
-// that a Create that fails (a full disk, no address space) leaves the
-// array that was there as it was. Its records become spare room, which
-// the new header does not count.
-func (a *Array[T]) initialize(hdr []byte, h *npy.Header, o options) error {
+// initialize writes a new, empty array into the file, as its writer, with
+// room for capacity records at least. Nothing of the file is lost until
+// its new header is written: the room for records is allocated and mapped,
+// and the sidecar written, first, so that a Create that fails (a full
+// disk, no address space) leaves the array that was there as it was. Its
+// records become spare room, which the new header does not count.
+func (a *Array[T]) initialize(hdr []byte, h *npy.Header, capacity int) error {
 	if err := a.openSidecarForWriter(); err != nil {
 		return err
 	}
@@ -165,11 +164,12 @@ func (a *Array[T]) initialize(hdr []byte, h *npy.Header, o options) error {
 		return err
 	}
 	defer unlock()
-	a.hdr, a.h, a.size = hdr, h, a.id.Size
-	if err := a.setCapacity(a.minCapacity(o.capacity)); err != nil {
+	a.setHeader(hdr, h)
+	a.size = a.id.Size
+	if err := a.setCapacity(a.minCapacity(capacity)); err != nil {
 		return err
 	}
-	if err := a.side.init(a.id.Dev, a.id.Ino, npy.State{Header: hdr, H: h}); err != nil {
+	if err := a.side.init(a.id.Dev, a.id.Ino, arrayfile.State{Header: hdr, H: h}); err != nil {
 		return err
 	}
 	if _, err := a.f.WriteAt(hdr, 0); err != nil {
@@ -178,7 +178,7 @@ func (a *Array[T]) initialize(hdr []byte, h *npy.Header, o options) error {
 	if err := a.f.Sync(); err != nil {
 		return err
 	}
-	a.resizedSinceSync = false
+	a.w.resizedSinceSync = false
 	a.side.publish(0)
 	return syncDir(filepath.Dir(a.path))
 }
@@ -191,27 +191,26 @@ func (a *Array[T]) minCapacity(n int) int { return max(n, minCapacityBytes/a.l.s
 // RDWR as the writer. It refuses, with an error that shows the file's
 // numpy type and T's, a file that holds another type ([ErrType]; field
 // names count, and so do an array type's dimensions) or the other byte order
-// ([ErrByteOrder]), and one that is not a valid .npy file or counts more
-// records than it holds ([ErrFormat]).
+// ([ErrByteOrder]), one whose records would start at an offset not aligned
+// for T ([ErrAlignment]), and one that is not a valid .npy file or counts
+// more records than it holds ([ErrFormat]).
 //
 // The writer of a file that another program wrote changes records in place;
 // it can append as long as the header has room to count them, as numpy 1.24
 // and later leave. Past that, Append fails and says so.
 func Open[T any](path string, prot int) (*Array[T], error) {
-	a, err := newArray[T](path)
+	if prot != RDONLY && prot != RDWR {
+		return nil, wrapErr("open", path, errorf(ErrInvalid, "Open takes RDONLY or RDWR, got prot %#x", prot))
+	}
+	a, err := newArray[T](path, prot == RDWR)
 	if err != nil {
 		return nil, err
 	}
-	switch prot {
-	case RDONLY:
-		a.f, err = openRegular(path, os.O_RDONLY)
-	case RDWR:
-		a.f, err = openRegular(path, os.O_RDWR)
-		a.writable = true
-	default:
-		return nil, wrapErr("", path, errorf(ErrInvalid, "Open takes RDONLY or RDWR, got prot %#x", prot))
+	flag := os.O_RDONLY
+	if a.writable {
+		flag = os.O_RDWR
 	}
-	if err != nil {
+	if a.f, err = openRegular(path, flag); err != nil {
 		return nil, wrapErr("open", path, err)
 	}
 	if a.writable {
@@ -234,7 +233,7 @@ func (a *Array[T]) openWriter() error {
 	if err := a.side.read(a.id.Dev, a.id.Ino); err != nil {
 		return err
 	}
-	st, err := a.load(a.side)
+	st, err := a.load()
 	if err != nil {
 		return err
 	}
@@ -248,7 +247,7 @@ func (a *Array[T]) openWriter() error {
 	if err := a.side.init(a.id.Dev, a.id.Ino, st); err != nil {
 		return err
 	}
-	a.side.publish(a.count)
+	a.side.publish(a.w.count)
 	return nil
 }
 
@@ -262,7 +261,7 @@ func (a *Array[T]) openSidecarForWriter() error {
 		return err
 	}
 	var err error
-	a.side, err = lockSidecar(a.sidePath, a.id, a.inode)
+	a.side, err = lockSidecar(a.sidePath, a.id, a.w.inode)
 	return err
 }
 
@@ -276,7 +275,7 @@ func (a *Array[T]) openReader() error {
 		return err
 	}
 	a.side = openSidecar(a.sidePath, a.id)
-	_, err := a.load(a.side)
+	_, err := a.load()
 	return err
 }
 
@@ -289,29 +288,23 @@ func (a *Array[T]) identify() (err error) {
 	return err
 }
 
-// load reads the file's state (with the sidecar side, if any), checks it
-// against T and the file's size, and maps the file.
-func (a *Array[T]) load(side *sidecar) (npy.State, error) {
+// load reads the file's state (with its sidecar's slots, if it has one),
+// checks it against T and the file's size (accept), and maps the file.
+func (a *Array[T]) load() (arrayfile.State, error) {
 	fi, err := a.f.Stat()
 	if err != nil {
-		return npy.State{}, err
+		return arrayfile.State{}, err
 	}
-	st, err := readState(a.f, fi.Size(), side)
+	st, err := readState(a.f, fi.Size(), a.side.validSlots())
 	if err != nil {
-		return npy.State{}, err
+		return arrayfile.State{}, err
 	}
-	if err := checkType(st.H, a.t, a.l.name); err != nil {
-		return npy.State{}, err
+	if err := accept(st, fi.Size(), a.t); err != nil {
+		return arrayfile.State{}, err
 	}
-	if err := checkAlign(st.H, a.l.name, a.l.align); err != nil {
-		return npy.State{}, err
-	}
-	if err := checkSize(st.H, st.Count, a.l.size, fi.Size()); err != nil {
-		return npy.State{}, err
-	}
-	a.hdr, a.h = st.Header, st.H
-	a.count, a.synced = int(st.Count), int(st.Count)
-	a.pub.Store(st.Count)
+	a.setHeader(st.Header, st.H)
+	a.setCount(int(st.Count))
+	a.w.synced = a.w.count
 	return st, a.mapFile(fi.Size())
 }
 
@@ -321,7 +314,7 @@ func (a *Array[T]) usable(write bool) error {
 	case a.closed.Load() || a.f == nil:
 		return wrapErr("use", a.path, os.ErrClosed)
 	case write && !a.writable:
-		return wrapErr("", a.path, errorf(ErrInvalid, "opened read-only; Open it with RDWR to change it"))
+		return wrapErr("use", a.path, errorf(ErrInvalid, "opened read-only; Open it with RDWR to change it"))
 	}
 	return nil
 }
@@ -375,24 +368,13 @@ func (a *Array[T]) trim() error {
 	if err := a.unmapAll(); err != nil {
 		return err
 	}
-	if end := int64(a.h.Len) + int64(a.count)*int64(a.l.size); end < a.size {
+	if end := int64(a.h.Len) + int64(a.w.count)*int64(a.l.size); end < a.size {
 		if err := a.f.Truncate(end); err != nil {
 			return err
 		}
 	}
 	err = a.side.remove()
 	a.side = nil
-	return err
-}
-
-// unmapAll unmaps every view of the file.
-func (a *Array[T]) unmapAll() error {
-	var err error
-	for i := range a.views {
-		err = errors.Join(err, a.views[i].Unmap())
-	}
-	a.views, a.rec, a.capacity, a.prefaultedTo = nil, nil, 0, 0
-	a.room.Store(nil)
 	return err
 }
 
@@ -403,8 +385,9 @@ func (a *Array[T]) fail(op string, err error) error {
 		a.side.remove()
 		a.side = nil
 	}
+	created := a.w.created
 	a.release()
-	if a.created {
+	if created {
 		os.Remove(a.path)
 	}
 	return wrapErr(op, a.path, err)
@@ -420,11 +403,11 @@ func (a *Array[T]) release() error {
 	if a.shared {
 		err = errors.Join(err, withFD(a.f, unlockFile))
 	}
-	if a.inode {
+	if a.w.inode {
 		err = errors.Join(err, withFD(a.f, unlockInode))
 	}
 	err = errors.Join(err, a.f.Close())
-	a.f, a.side, a.count, a.shared, a.inode = nil, nil, 0, false, false
+	a.f, a.side, a.shared, a.w = nil, nil, false, writer{}
 	a.pub.Store(0)
 	return wrapErr("close", a.path, err)
 }

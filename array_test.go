@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/typedmmap/mmap/internal/arrayfile"
 	"github.com/typedmmap/mmap/internal/npy"
 )
 
@@ -121,7 +122,7 @@ func checkClosedFile(t testing.TB, path string, n int) {
 	if h.Shape[0] != int64(n) || len(b) != h.Len+n*24 {
 		t.Errorf("closed file: shape %v, %d bytes; want (%d,) and %d bytes", h.Shape, len(b), n, h.Len+n*24)
 	}
-	if _, err := os.Stat(path + sidecarSuffix); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(path + arrayfile.Suffix); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("closed file: the sidecar is still there (%v)", err)
 	}
 }
@@ -567,10 +568,10 @@ func TestArrayWithPerm(t *testing.T) {
 	path := arrayPath(t)
 	a := mustCreate[rec](t, path, WithPerm(0o600))
 	checkPerm(path)
-	checkPerm(path + sidecarSuffix)
+	checkPerm(path + arrayfile.Suffix)
 	mustClose(t, a)
 	w := mustOpen[rec](t, path, RDWR)
-	checkPerm(path + sidecarSuffix)
+	checkPerm(path + arrayfile.Suffix)
 	mustClose(t, w)
 	checkPerm(path)
 }

@@ -171,10 +171,12 @@ func (e *TypeError) detail() string { return flat.Detail(e.Type, e.Problem) }
 func (e *TypeError) Unwrap() error { return ErrType }
 
 // problem is a refusal of the package's own, of the kind of one of the
-// sentinels, with a message that says what is wrong and how to fix it.
+// sentinels, with a message that says what is wrong and how to fix it, and
+// the error that made it, if another.
 type problem struct {
-	kind error
-	msg  string
+	kind  error
+	msg   string
+	cause error
 }
 
 // errorf returns a problem of the kind of a sentinel.
@@ -186,7 +188,12 @@ func (e *problem) Error() string { return "mmap: " + e.msg }
 
 func (e *problem) detail() string { return e.msg }
 
-func (e *problem) Unwrap() error { return e.kind }
+func (e *problem) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.kind}
+	}
+	return []error{e.kind, e.cause}
+}
 
 // fileError is an error of the package's own about the file at path.
 type fileError struct {

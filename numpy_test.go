@@ -231,8 +231,8 @@ np.save(sys.argv[1], n)
 		want string
 	}{
 		// numpy's field V is a named void, not padding: no Go type maps it.
-		{"nested, with a named void field", errOf(Open[nested](p("nested"), RDONLY)), ErrType, "named 'V' in the file"},
-		{"nested, V as a number", errOf(Open[nestedNamed](p("nested"), RDONLY)), ErrType, "V: the file has '|V4'"},
+		{"nested, with a named void field", errOf(Open[nested](p("nested"), RDONLY)), ErrType, "field V: '|V4' is raw bytes (numpy's void), which a Go type holds only as unnamed padding, a `_ [4]byte` field, named '' in numpy"},
+		{"nested, V as a number", errOf(Open[nestedNamed](p("nested"), RDONLY)), ErrType, "which no flat Go type holds: field V: '|V4' is raw bytes"},
 		{"the other byte order", errOf(Open[int32](p("other-order"), RDONLY)), ErrByteOrder, "the file has '>i4', the Go type '<i4'"},
 		{"Fortran order", errOf(Open[[3]float64](p("fortran"), RDONLY)), ErrType, "Fortran (column-major) order"},
 		{"objects", errOf(Open[int64](p("objects"), RDONLY)), ErrType, "Python objects"},

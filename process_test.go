@@ -357,11 +357,7 @@ func printPeakMemory() error {
 // sparse file: every record zero and never written, but the last.
 func sparseArray(t *testing.T, n int64, last benchRec) string {
 	t.Helper()
-	l, err := layoutFor[benchRec]()
-	if err != nil {
-		t.Fatal(err)
-	}
-	typ, err := numpyType(l)
+	_, typ, err := arrayType[benchRec]()
 	if err != nil {
 		t.Fatal(err)
 	}

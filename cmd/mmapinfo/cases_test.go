@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/typedmmap/mmap"
+	"github.com/typedmmap/mmap/internal/arrayfile"
 	"github.com/typedmmap/mmap/internal/npy"
 )
 
@@ -89,7 +90,7 @@ func reportCases() []reportCase {
 			make: func(t *testing.T) string {
 				d, old, cur, mixed := longHeaders(t)
 				path := writeFile(t, mixed, make([]byte, 1000*d.Itemsize()))
-				sidecar{slots: [2]npy.Slot{{Seq: 8, Count: 999, Header: old}, {Seq: 9, Count: 1000, Header: cur}}}.write(t, path)
+				sidecar{slots: [2]arrayfile.Slot{{Seq: 8, Count: 999, Header: old}, {Seq: 9, Count: 1000, Header: cur}}}.write(t, path)
 				return path
 			},
 			kind: kindArray, status: damaged, count: 1000,
@@ -101,7 +102,7 @@ func reportCases() []reportCase {
 			name: "a sidecar of another file",
 			make: func(t *testing.T) string {
 				path := writeFile(t, h(t, 5), floats(5))
-				sidecar{stale: true, slots: [2]npy.Slot{{Seq: 1, Count: 7, Header: h(t, 7)}}}.write(t, path)
+				sidecar{stale: true, slots: [2]arrayfile.Slot{{Seq: 1, Count: 7, Header: h(t, 7)}}}.write(t, path)
 				return path
 			},
 			kind: kindArray, status: damaged, count: 5,
@@ -114,8 +115,8 @@ func reportCases() []reportCase {
 			make: func(t *testing.T) string {
 				path := writeFile(t, h(t, 5), floats(5))
 				sidecar{
-					slots:  [2]npy.Slot{{Seq: 1, Count: 5, Header: h(t, 5)}},
-					damage: func(b []byte, _ npy.Control) { b[20] ^= 1 },
+					slots:  [2]arrayfile.Slot{{Seq: 1, Count: 5, Header: h(t, 5)}},
+					damage: func(b []byte, _ arrayfile.Control) { b[20] ^= 1 },
 				}.write(t, path)
 				return path
 			},
@@ -129,7 +130,7 @@ func reportCases() []reportCase {
 			make: func(t *testing.T) string {
 				path := writeFile(t, h(t, 5), floats(6))
 				sidecar{
-					slots:  [2]npy.Slot{{Seq: 1, Count: 5, Header: h(t, 5)}, {Seq: 2, Count: 6, Header: h(t, 6)}},
+					slots:  [2]arrayfile.Slot{{Seq: 1, Count: 5, Header: h(t, 5)}, {Seq: 2, Count: 6, Header: h(t, 6)}},
 					damage: damageSlot(1),
 				}.write(t, path)
 				return path
@@ -144,8 +145,8 @@ func reportCases() []reportCase {
 			make: func(t *testing.T) string {
 				path := writeFile(t, h(t, 5), floats(5))
 				sidecar{
-					slots: [2]npy.Slot{{Seq: 1, Count: 4, Header: h(t, 4)}, {Seq: 2, Count: 5, Header: h(t, 5)}},
-					damage: func(b []byte, c npy.Control) {
+					slots: [2]arrayfile.Slot{{Seq: 1, Count: 4, Header: h(t, 4)}, {Seq: 2, Count: 5, Header: h(t, 5)}},
+					damage: func(b []byte, c arrayfile.Control) {
 						damageSlot(0)(b, c)
 						damageSlot(1)(b, c)
 					},
@@ -161,7 +162,7 @@ func reportCases() []reportCase {
 			name: "slots that do not describe the header",
 			make: func(t *testing.T) string {
 				path := writeFile(t, h(t, 5), floats(5))
-				sidecar{slots: [2]npy.Slot{{Seq: 1, Count: 3, Header: h(t, 3)}, {Seq: 2, Count: 4, Header: h(t, 4)}}}.write(t, path)
+				sidecar{slots: [2]arrayfile.Slot{{Seq: 1, Count: 3, Header: h(t, 3)}, {Seq: 2, Count: 4, Header: h(t, 4)}}}.write(t, path)
 				return path
 			},
 			kind: kindArray, status: damaged, count: 5,
@@ -173,7 +174,7 @@ func reportCases() []reportCase {
 			name: "a slot whose header does not count its records",
 			make: func(t *testing.T) string {
 				path := writeFile(t, h(t, 5), floats(7))
-				sidecar{slots: [2]npy.Slot{{Seq: 1, Count: 7, Header: h(t, 5)}}}.write(t, path)
+				sidecar{slots: [2]arrayfile.Slot{{Seq: 1, Count: 7, Header: h(t, 5)}}}.write(t, path)
 				return path
 			},
 			kind: kindArray, status: unusable, openErr: "ErrFormat",
@@ -206,7 +207,7 @@ func reportCases() []reportCase {
 			name: "a sidecar with one slot written",
 			make: func(t *testing.T) string {
 				path := writeFile(t, h(t, 5), floats(5))
-				sidecar{slots: [2]npy.Slot{{Seq: 1, Count: 5, Header: h(t, 5)}}}.write(t, path)
+				sidecar{slots: [2]arrayfile.Slot{{Seq: 1, Count: 5, Header: h(t, 5)}}}.write(t, path)
 				return path
 			},
 			kind: kindArray, status: healthy, count: 5,
@@ -288,7 +289,7 @@ func reportCases() []reportCase {
 			make: testdata("structured.npy"),
 			kind: kindNPY, status: unusable, openErr: "ErrType", count: 3,
 			says: []string{"pos    struct (2,)  offset 4", "  x    <f4          offset 0",
-				`field name: "|S5" is a byte string, which no flat Go type maps`},
+				`field name: '|S5' is a byte string, which no flat Go type maps`},
 		},
 		{
 			name: "numpy's Fortran-order matrix",
@@ -306,7 +307,7 @@ func reportCases() []reportCase {
 			name: "numpy's Python objects",
 			make: testdata("objects.npy"),
 			kind: kindNPY, status: unusable, openErr: "ErrType", count: 3,
-			says: []string{`"|O" is Python objects`},
+			says: []string{`'|O' is Python objects`},
 		},
 		{
 			name: "numpy's big-endian integers",
@@ -361,20 +362,20 @@ func reportCases() []reportCase {
 				return writeFile(t, header(t, d, nil, 1), make([]byte, 12))
 			},
 			kind: kindNPY, status: unusable, openErr: "ErrType", count: 1,
-			says: []string{"no flat Go type lays the fields out as the file does: 4 bytes of implicit padding after field a"},
+			says: []string{"which no flat Go type lays out as the file does: 4 bytes of implicit padding after field a"},
 		},
 		{
 			name: "a type whose size overflows",
 			make: func(t *testing.T) string { return writeFile(t, header(t, hugeDType(), nil, 1), floats(1)) },
 			kind: kindNPY, status: unusable, openErr: "ErrType", count: 1,
-			says:    []string{"record size   overflows", "a record is too large for a Go type: its size in bytes overflows"},
+			says:    []string{"record size   overflows", "which no Go type holds: a record's size in bytes overflows"},
 			library: openFails[float64](mmap.ErrType),
 		},
 		{
 			name: "rows whose size overflows",
 			make: func(t *testing.T) string { return writeFile(t, header(t, f8, []int{math.MaxInt / 4}, 1), floats(1)) },
 			kind: kindNPY, status: unusable, openErr: "ErrType", count: 1,
-			says:    []string{"a record is too large for a Go type: its size in bytes overflows"},
+			says:    []string{"which no Go type holds: a record's size in bytes overflows"},
 			library: openFails[float64](mmap.ErrType),
 		},
 		{
@@ -390,7 +391,7 @@ func reportCases() []reportCase {
 				return writeFile(t, header(t, npy.DType{Str: "=f8"}, nil, 2), floats(2))
 			},
 			kind: kindNPY, status: unusable, openErr: "ErrByteOrder", count: 2,
-			says:    []string{"byte order    native (=)", "the numbers are in the writer's native byte order ('='), which the file does not name (the record: the file has '=f8', the Go type '" + string(npy.HostOrder) + "f8')"},
+			says:    []string{"byte order    native (=)", "the numbers are in the writer's native byte order ('='), which the file does not name: no host opens the file", "the record: the file has '=f8', the Go type '" + string(npy.HostOrder) + "f8'"},
 			library: openFails[float64](mmap.ErrByteOrder),
 		},
 		{
@@ -400,7 +401,7 @@ func reportCases() []reportCase {
 				return writeFile(t, header(t, d, nil, 2), make([]byte, 16))
 			},
 			kind: kindNPY, status: unusable, openErr: "ErrByteOrder", count: 2,
-			says:    []string{"byte order    mixed (not this host's", "the numbers mix byte orders ("},
+			says:    []string{"byte order    mixed (not this host's", "the numbers mix byte orders: no host opens the file"},
 			library: openFails[struct{ A, B int32 }](mmap.ErrByteOrder),
 		},
 		{
@@ -429,7 +430,7 @@ func reportCases() []reportCase {
 				if err := os.WriteFile(path+".meta", nil, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.Truncate(path+".meta", npy.MaxSidecarSize+1); err != nil {
+				if err := os.Truncate(path+".meta", arrayfile.MaxSidecarSize+1); err != nil {
 					t.Fatal(err)
 				}
 				return path
@@ -518,7 +519,7 @@ func writerHasOpen(t *testing.T) string {
 func stoppedBeforeHeader(t *testing.T) string {
 	t.Helper()
 	path := writeFile(t, header(t, f8, nil, 3), floats(5))
-	sidecar{slots: [2]npy.Slot{
+	sidecar{slots: [2]arrayfile.Slot{
 		{Seq: 1, Count: 3, Header: header(t, f8, nil, 3)},
 		{Seq: 2, Count: 5, Header: header(t, f8, nil, 5)},
 	}}.write(t, path)

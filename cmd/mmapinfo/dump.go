@@ -338,3 +338,11 @@ func jsonString(s string) []byte {
 	_ = enc.Encode(s) // a string always encodes
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
+
+// inField names the field at path in a message, or nothing for the record.
+func inField(path string) string {
+	if path == "" {
+		return ""
+	}
+	return "field " + path + ": "
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/typedmmap/mmap/internal/arrayfile"
 	"github.com/typedmmap/mmap/internal/fileid"
 	"github.com/typedmmap/mmap/internal/npy"
 )
@@ -106,9 +107,9 @@ func identity(t *testing.T, path string) (dev, ino uint64) {
 
 // sidecar is a sidecar to write next to a file.
 type sidecar struct {
-	slots  [2]npy.Slot // a slot with no header stays empty
-	stale  bool        // record another file's identity
-	damage func(b []byte, c npy.Control)
+	slots  [2]arrayfile.Slot // a slot with no header stays empty
+	stale  bool              // record another file's identity
+	damage func(b []byte, c arrayfile.Control)
 }
 
 // write writes the sidecar of the file at path.
@@ -119,15 +120,15 @@ func (s sidecar) write(t *testing.T, path string) {
 		ino++
 	}
 	hlen := max(len(s.slots[0].Header), len(s.slots[1].Header))
-	c := npy.Control{Dev: dev, Ino: ino, SlotSize: npy.SlotSize(hlen)}
-	b := make([]byte, npy.SidecarSize(c.SlotSize))
-	npy.PutControl(b, c)
+	c := arrayfile.Control{Dev: dev, Ino: ino, SlotSize: arrayfile.SlotSize(hlen)}
+	b := make([]byte, arrayfile.SidecarSize(c.SlotSize))
+	arrayfile.PutControl(b, c)
 	for i, slot := range s.slots {
 		if slot.Header != nil {
-			npy.PutSlot(b[c.SlotOffset(i):], slot)
+			arrayfile.PutSlot(b[c.SlotOffset(i):], slot)
 		}
 	}
-	binary.NativeEndian.PutUint64(b[npy.LiveCountOffset:], uint64(max(s.slots[0].Count, s.slots[1].Count)))
+	binary.NativeEndian.PutUint64(b[arrayfile.LiveCountOffset:], uint64(max(s.slots[0].Count, s.slots[1].Count)))
 	if s.damage != nil {
 		s.damage(b, c)
 	}
@@ -160,8 +161,8 @@ func longHeaders(t *testing.T) (d npy.DType, old, cur, mixed []byte) {
 }
 
 // damageSlot flips a byte of slot i's header, as a torn write would.
-func damageSlot(i int) func([]byte, npy.Control) {
-	return func(b []byte, c npy.Control) { b[c.SlotOffset(i)+40] ^= 0xff }
+func damageSlot(i int) func([]byte, arrayfile.Control) {
+	return func(b []byte, c arrayfile.Control) { b[c.SlotOffset(i)+40] ^= 0xff }
 }
 
 // bigHeader is a header of version 2.0 that claims more than numpy reads.

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"strconv"
 
+	"github.com/typedmmap/mmap/internal/arrayfile"
 	"github.com/typedmmap/mmap/internal/fileid"
 	"github.com/typedmmap/mmap/internal/npy"
 )
@@ -19,15 +19,14 @@ import (
 type exam struct {
 	report
 	f        *os.File
-	prefix   []byte      // the file's first bytes, as many as npy.Decide takes
-	fileH    *npy.Header // the file's own header, if it parses
-	parseErr error       // why it does not
-	state    *npy.State  // what holds, if the header or the sidecar decides it
-	stateErr error       // why nothing holds
-	rec      *goType     // the Go type of a record, if there is one
-	recErr   *typeProblem
-	dev, ino uint64 // the file's identity, which a sidecar records
-	idErr    error  // why the file's identity is unknown
+	prefix   []byte             // the file's first bytes, as many as arrayfile.Decide takes
+	fileH    *npy.Header        // the file's own header, if it parses
+	parseErr error              // why it does not
+	state    *arrayfile.State   // what holds, if the header or the sidecar decides it
+	stateErr *arrayfile.Refusal // why nothing holds
+	rec      *arrayfile.GoType  // the Go type of a record, if there is one
+	dev, ino uint64             // the file's identity, which a sidecar records
+	idErr    error              // why the file's identity is unknown
 }
 
 // examine reads the file at path and its sidecar, and decides what holds.
@@ -50,9 +49,9 @@ func examine(path string) (*exam, error) {
 	id, err := fileid.Stat(f)
 	e.dev, e.ino, e.idErr = id.Dev, id.Ino, err
 	slots := e.readSidecar(sidecarPath(path, id, err))
-	st, err := npy.Decide(e.prefix, e.fileH, e.parseErr, slots)
-	if err != nil {
-		e.stateErr = err
+	st, r := arrayfile.Decide(e.prefix, slots)
+	if r != nil {
+		e.stateErr = r
 	} else {
 		e.state = &st
 		e.describeHeader()
@@ -73,7 +72,7 @@ func sidecarPath(path string, id fileid.Info, idErr error) string {
 			path = p
 		}
 	}
-	return path + ".meta"
+	return path + arrayfile.Suffix
 }
 
 // openRegular opens the file at path, which must be a regular file
@@ -109,8 +108,8 @@ func (e *exam) classify() {
 
 // readSidecar reads the sidecar at path, if there is one, and returns its
 // valid slots if it belongs to the file: what Open goes by.
-func (e *exam) readSidecar(path string) []npy.Slot {
-	b, err := readSmall(path, npy.MaxSidecarSize)
+func (e *exam) readSidecar(path string) []arrayfile.Slot {
+	b, err := readSmall(path, arrayfile.MaxSidecarSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -121,7 +120,7 @@ func (e *exam) readSidecar(path string) []npy.Slot {
 		s.Error = err.Error()
 		return nil
 	}
-	ctl, err := npy.ParseControl(b)
+	ctl, err := arrayfile.ParseControl(b)
 	if err != nil {
 		s.Error = err.Error()
 		return nil
@@ -129,7 +128,7 @@ func (e *exam) readSidecar(path string) []npy.Slot {
 	s.Dev, s.Ino, s.SlotSize = ctl.Dev, ctl.Ino, ctl.SlotSize
 	s.FileDev, s.FileIno = e.dev, e.ino
 	s.Belongs = e.idErr == nil && ctl.Dev == e.dev && ctl.Ino == e.ino
-	var valid []npy.Slot
+	var valid []arrayfile.Slot
 	for i := range 2 {
 		at := ctl.SlotOffset(i)
 		si := slotInfoOf(b[at:at+ctl.SlotSize], e.prefix)
@@ -142,7 +141,7 @@ func (e *exam) readSidecar(path string) []npy.Slot {
 	if !s.Belongs {
 		return nil
 	}
-	live := binary.NativeEndian.Uint64(b[npy.LiveCountOffset:])
+	live := binary.NativeEndian.Uint64(b[arrayfile.LiveCountOffset:])
 	s.LiveCount = &live
 	return valid
 }
@@ -168,7 +167,7 @@ var errTooLarge = errors.New("more than a sidecar ever has")
 
 // slotInfoOf describes slot b, given the first bytes of the file.
 func slotInfoOf(b, file []byte) slotInfo {
-	s, err := npy.ParseSlot(b)
+	s, err := arrayfile.ParseSlot(b)
 	if err != nil {
 		return slotInfo{Error: err.Error(), Empty: len(bytes.Trim(b, "\x00")) == 0}
 	}
@@ -213,60 +212,18 @@ func (e *exam) describeHeader() {
 			info.FileCount = &e.fileH.Shape[0]
 		}
 	}
-	info.RecordSize = recordSize(h)
+	info.RecordSize = -1
+	if n, ok := arrayfile.RecordSize(h); ok {
+		info.RecordSize = n
+	}
 	if info.RecordSize > 0 && len(h.Shape) > 0 {
 		info.Capacity = (e.Size - int64(h.Len)) / info.RecordSize
 	}
-	e.rec, e.recErr = recordType(h, info.RecordSize)
+	e.rec, _, _ = arrayfile.GoTypeOf(h)
 	if e.rec != nil {
 		info.GoType = e.rec.String()
 	}
 	e.Header = info
-}
-
-// recordSize is the size in bytes of one record of the array h describes:
-// an element of its type times the elements of a row; -1 if it overflows.
-func recordSize(h *npy.Header) int64 {
-	n, ok := sizeOf(h.DType)
-	if ok {
-		n, ok = timesDims(n, h.Shape[min(1, len(h.Shape)):])
-	}
-	if !ok {
-		return -1
-	}
-	return n
-}
-
-// sizeOf is the size of d in bytes, false if it overflows: then the sizes
-// that d.Itemsize adds up are not those of d's fields.
-func sizeOf(d npy.DType) (int64, bool) {
-	if !d.Structured() {
-		n := int64(d.Itemsize())
-		return n, n >= 0
-	}
-	var total int64
-	for _, f := range d.Fields {
-		n, ok := sizeOf(f.Type)
-		if ok {
-			n, ok = timesDims(n, f.Shape)
-		}
-		if !ok || total > math.MaxInt64-n {
-			return 0, false
-		}
-		total += n
-	}
-	return total, total == int64(d.Itemsize())
-}
-
-// timesDims returns n times each of dims, false if it overflows.
-func timesDims[N int | int64](n int64, dims []N) (int64, bool) {
-	for _, d := range dims {
-		if d != 0 && n > math.MaxInt64/int64(d) {
-			return 0, false
-		}
-		n *= int64(d)
-	}
-	return n, true
 }
 
 // fieldsOf describes the fields of a structured type, with their offsets.

@@ -3,7 +3,7 @@ package main
 import (
 	"encoding/json"
 
-	"github.com/typedmmap/mmap/internal/npy"
+	"github.com/typedmmap/mmap/internal/arrayfile"
 )
 
 // report is what mmapinfo tells about a file; -json prints it as it is.
@@ -80,5 +80,5 @@ type slotInfo struct {
 	Newest  bool   `json:"newest"`
 	Matches bool   `json:"header_matches"` // the file's header is this slot's copy, byte for byte
 
-	slot npy.Slot
+	slot arrayfile.Slot
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/typedmmap/mmap/internal/arrayfile"
 	"github.com/typedmmap/mmap/internal/npy"
 )
 
@@ -54,8 +55,20 @@ func (v *verdict) fail(sentinel, format string, args ...any) {
 	v.problem(unusable, "%s", msg)
 }
 
-// judge decides the verdict on e, checking what Open checks, in its order:
-// the sidecar, the header that holds, the type, the size.
+// refuse notes a refusal of the rules that Open follows (arrayfile).
+func (v *verdict) refuse(r *arrayfile.Refusal) { v.fail(sentinels[r.Reason.Kind()], "%s", r.Msg) }
+
+// sentinels name the library's errors for the kinds of refusal.
+var sentinels = [...]string{
+	arrayfile.KindFormat:    "ErrFormat",
+	arrayfile.KindType:      "ErrType",
+	arrayfile.KindByteOrder: "ErrByteOrder",
+	arrayfile.KindAlignment: "ErrAlignment",
+}
+
+// judge decides the verdict on e, by the rules Open follows, in its order:
+// the sidecar, the header that holds (arrayfile.Decide), then the records
+// as the Go type that holds them (arrayfile.Check).
 func judge(e *exam) verdict {
 	v := verdict{Status: healthy}
 	judgeSidecar(e, &v)
@@ -63,25 +76,17 @@ func judge(e *exam) verdict {
 		v.fail("ErrUnsupported", "this platform cannot tell a file's identity (%v), which Open needs", e.idErr)
 	}
 	if e.state == nil {
-		v.fail("ErrFormat", "%v", e.stateErr)
+		v.refuse(e.stateErr)
 		return v
 	}
 	h, info := e.state.H, e.Header
-	switch {
-	case e.recErr != nil && e.recErr.byteOrder:
-		v.fail("ErrByteOrder", "%s", otherOrder(h.DType, e.recErr.msg))
-	case e.recErr != nil:
-		v.fail("ErrType", "no Go type matches the records: %s", e.recErr.msg)
+	for _, r := range arrayfile.Check(h, e.state.Count, e.Size, nil) {
+		v.refuse(r)
+		if r.Reason == arrayfile.OtherOrder {
+			v.note("%s", otherOrder(h.DType))
+		}
 	}
-	if len(h.Shape) == 0 {
-		v.fail("ErrType", "the file holds a 0-dimensional array (shape ()), a single value; an Array holds a sequence of records")
-	}
-	if h.Fortran && len(h.Shape) > 1 {
-		v.fail("ErrType", "the file holds a %d-dimensional array in Fortran (column-major) order, so a record's values are not side by side; save it with numpy.ascontiguousarray", len(h.Shape))
-	}
-	if len(h.Shape) > 0 {
-		judgeSize(e, &v)
-	}
+	judgeSpare(e, &v)
 	if v.OpenRDONLY == "" {
 		v.OpenRDONLY = opens(info.Count)
 		if e.state.Torn {
@@ -162,14 +167,10 @@ func tornHeader(e *exam) string {
 	return fmt.Sprintf("the file's header is torn, a mix of the sidecar's two slots sector by sector, or damaged: the writer stopped while it wrote the header; %s counts %d records", from, e.Header.Count)
 }
 
-// judgeSize checks that the file holds the records the header counts.
-func judgeSize(e *exam, v *verdict) {
+// judgeSpare notes the bytes after the last record.
+func judgeSpare(e *exam, v *verdict) {
 	info := e.Header
-	if info.RecordSize <= 0 {
-		return // recordType refused it: its size overflows, or is 0
-	}
-	if info.Count > info.Capacity {
-		v.fail("ErrFormat", "the header counts %d records of %d bytes from offset %d, but the file has %d bytes", info.Count, info.RecordSize, info.DataOffset, e.Size)
+	if info.RecordSize <= 0 || len(e.state.H.Shape) == 0 || info.Count > info.Capacity {
 		return
 	}
 	spare := e.Size - int64(info.DataOffset) - info.Count*info.RecordSize
@@ -182,15 +183,15 @@ func judgeSize(e *exam, v *verdict) {
 	}
 }
 
-// otherOrder explains why Open refuses numbers of d in the other byte
-// order, or in both: detail names the first.
-func otherOrder(d npy.DType, detail string) string {
+// otherOrder explains what Open does with numbers of d in the other byte
+// order, or in both, or in the native one.
+func otherOrder(d npy.DType) string {
 	orders := fileOrders(d)
 	switch {
 	case len(orders) > 1:
-		return "the numbers mix byte orders (" + detail + ")"
+		return "the numbers mix byte orders: no host opens the file"
 	case orders['=']:
-		return "the numbers are in the writer's native byte order ('='), which the file does not name (" + detail + ")"
+		return "the numbers are in the writer's native byte order ('='), which the file does not name: no host opens the file"
 	}
 	other := npy.OrderName('<' + '>' - npy.HostOrder)
 	return fmt.Sprintf("the numbers are %s, and this host is %s; a %s host opens the file", other, npy.OrderName(npy.HostOrder), other)

@@ -121,7 +121,7 @@ func (d DType) String() string {
 
 func (d DType) repr(b *strings.Builder) {
 	if !d.Structured() {
-		b.WriteString(pyRepr(d.Str))
+		b.WriteString(Quote(d.Str))
 		return
 	}
 	b.WriteString("[")
@@ -130,7 +130,7 @@ func (d DType) repr(b *strings.Builder) {
 			b.WriteString(", ")
 		}
 		b.WriteString("(")
-		b.WriteString(pyRepr(f.Name))
+		b.WriteString(Quote(f.Name))
 		b.WriteString(", ")
 		f.Type.repr(b)
 		if f.Shape != nil {
@@ -154,9 +154,9 @@ func tupleRepr[N int | int64](dims []N) string {
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
-// pyRepr is Python 3's repr of a str: single quotes unless the text holds a
+// Quote is Python 3's repr of a str: single quotes unless the text holds a
 // single quote and no double quote, and escapes for what is not printable.
-func pyRepr(s string) string {
+func Quote(s string) string {
 	quote := byte('\'')
 	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
 		quote = '"'
@@ -306,7 +306,7 @@ func (d DType) Merged() DType {
 	for _, f := range d.Fields {
 		f.Type = f.Type.Merged()
 		if n := len(out.Fields); n > 0 && f.Padding() && out.Fields[n-1].Padding() {
-			out.Fields[n-1].Type = voidType(out.Fields[n-1].Type.size() + f.Type.size())
+			out.Fields[n-1].Type = Void(out.Fields[n-1].Type.size() + f.Type.size())
 			continue
 		}
 		out.Fields = append(out.Fields, f)
@@ -314,7 +314,8 @@ func (d DType) Merged() DType {
 	return out
 }
 
-func voidType(n int) DType { return DType{Str: "|V" + strconv.Itoa(n)} }
+// Void is the void type of n bytes, which numpy uses for padding.
+func Void(n int) DType { return DType{Str: "|V" + strconv.Itoa(n)} }
 
 // ASCII reports whether every name in d is ASCII, so that a header of
 // version 1.0 can hold it.

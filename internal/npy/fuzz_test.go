@@ -7,10 +7,9 @@ import (
 )
 
 // FuzzParse parses arbitrary bytes as a .npy header. Whatever it accepts
-// must hold together: the header fits in the input, its type compares equal
-// to itself, the header Build writes for the same type and shape parses
-// back to them, and where the count can change, Rewrite changes it and
-// nothing else.
+// must hold together: the header fits in the input, the header Build writes
+// for the same type and shape parses back to them, and where the count can
+// change, Rewrite changes it and nothing else.
 func FuzzParse(f *testing.F) {
 	for _, c := range golden {
 		f.Add([]byte(c.want))
@@ -24,9 +23,6 @@ func FuzzParse(f *testing.F) {
 		}
 		if h.Len > len(b) || h.Len < 10 {
 			t.Fatalf("header length %d in %d bytes", h.Len, len(b))
-		}
-		if path, why, _ := Mismatch(h.DType, h.DType); path != "" {
-			t.Fatalf("%s differs from itself at %s: %s", h.DType, path, why)
 		}
 		if len(h.Shape) > 0 && h.Shape[0] <= 1<<62 {
 			rows := make([]int, len(h.Shape)-1)

@@ -15,6 +15,10 @@ const Magic = "\x93NUMPY"
 // trust the file (its max_header_size).
 const MaxHeaderLen = 10000
 
+// Prefix is how many bytes of a file the longest header numpy reads takes:
+// the magic, the version, the length and MaxHeaderLen bytes of text.
+const Prefix = 12 + MaxHeaderLen
+
 const (
 	dataAlign    = 64 // numpy starts the data at a multiple of this
 	growthDigits = 21 // numpy leaves room for this many digits of the count
@@ -143,7 +147,7 @@ func (h *Header) fill(d value) error {
 
 func keyText(k value) string {
 	if k.kind == strValue {
-		return pyRepr(k.str)
+		return Quote(k.str)
 	}
 	return k.kind.String()
 }

@@ -69,7 +69,7 @@ func (a *Array[T]) lockWriter() error {
 	err := withFD(a.f, lockInode)
 	switch {
 	case err == nil:
-		a.inode = true
+		a.w.inode = true
 		return nil
 	case errors.Is(err, ErrLocked):
 		return wrapErr("", a.path, errorf(ErrLocked, "another writer has it open, by this name or another (in this process or another); an Array has one writer at a time"))
@@ -79,20 +79,4 @@ func (a *Array[T]) lockWriter() error {
 		return wrapErr("", a.path, errorf(ErrInvalid, "it has %d names (hard links), and here (%s) a writer's lock holds for one name only; write a file that has one name", a.id.Links, runtime.GOOS))
 	}
 	return nil
-}
-
-// stopWaiters wakes the goroutines in Wait and Follow, which then see that
-// the array is closed, and takes closing once they have gone. A reader
-// asleep on the sidecar's futex may have gone to sleep just after a wake,
-// so the wake is repeated until they have all gone.
-func (a *Array[T]) stopWaiters() {
-	a.wake.close()
-	for !a.closing.TryLock() {
-		a.mu.Lock()
-		if a.side != nil && !a.writable {
-			futexWake(a.side.seqWord)
-		}
-		a.mu.Unlock()
-		time.Sleep(50 * time.Microsecond)
-	}
 }

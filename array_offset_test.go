@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/typedmmap/mmap/internal/arrayfile"
 	"github.com/typedmmap/mmap/internal/npy"
 )
 
@@ -110,4 +111,35 @@ func openTwo[T uint8 | uint16 | uint32 | uint64](path string, prot int) ([2]uint
 		return [2]uint64{}, fmt.Errorf("the records are not a valid view: %w", err)
 	}
 	return [2]uint64{uint64(items[0]), uint64(items[1])}, nil
+}
+
+// TestArrayRefusalsForTheType opens a file as types it does not hold: the
+// refusals that depend on the Go type asked for (cmd/mmapinfo's tests take
+// the facts of the file), each as package arrayfile gives it, in the
+// error's chain.
+func TestArrayRefusalsForTheType(t *testing.T) {
+	path := arrayPath(t)
+	a := mustCreate[[3]float64](t, path)
+	if err := a.Append([3]float64{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, a)
+	for _, c := range []struct {
+		err    error
+		reason arrayfile.Reason
+	}{
+		{errOf(Open[[3]float32](path, RDONLY)), arrayfile.OtherType},
+		{errOf(Open[[4]float64](path, RDONLY)), arrayfile.OtherRows},
+		{errOf(Open[float64](path, RDONLY)), arrayfile.OtherRows},
+	} {
+		var r *arrayfile.Refusal
+		if !errors.As(c.err, &r) || r.Reason != c.reason || !errors.Is(c.err, ErrType) || c.err.Error() != "mmap: "+path+": "+r.Msg {
+			t.Errorf("got %v; want ErrType, a refusal for %q, and its message", c.err, c.reason)
+		}
+	}
+	for _, reason := range arrayfile.Reasons() {
+		if !reason.OfFile() && reason != arrayfile.OtherType && reason != arrayfile.OtherRows {
+			t.Errorf("a refusal for the type, %q, that this test does not try", reason)
+		}
+	}
 }

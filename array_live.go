@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/typedmmap/mmap/internal/arrayfile"
 )
 
 // How readers follow a writer: the writer publishes its count in the
@@ -48,7 +50,7 @@ func (a *Array[T]) refresh() error {
 		if err != nil {
 			return err
 		}
-		if err := checkSize(a.h, n, a.l.size, fi.Size()); err != nil {
+		if err := accept(arrayfile.State{H: a.h, Count: n}, fi.Size(), a.t); err != nil {
 			return err
 		}
 		if err := a.mapFile(fi.Size()); err != nil {
@@ -79,14 +81,14 @@ func (a *Array[T]) published() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	_, h, err := readHeader(a.f, fi.Size())
+	st, err := readState(a.f, fi.Size(), nil)
 	if err != nil {
 		return 0, err
 	}
-	if err := checkType(h, a.t, a.l.name); err != nil {
+	if err := accept(st, fi.Size(), a.t); err != nil {
 		return 0, err
 	}
-	return h.Shape[0], nil
+	return st.Count, nil
 }
 
 // Wait returns once Len is at least n, or with ctx's error when ctx is done
@@ -256,4 +258,20 @@ func (n *notifier) wakeAll() {
 		n.ch = nil
 	}
 	n.waiting.Store(false)
+}
+
+// stopWaiters wakes the goroutines in Wait and Follow, which then see that
+// the array is closed, and takes closing once they have gone. A reader
+// asleep on the sidecar's futex may have gone to sleep just after a wake,
+// so the wake is repeated until they have all gone.
+func (a *Array[T]) stopWaiters() {
+	a.wake.close()
+	for !a.closing.TryLock() {
+		a.mu.Lock()
+		if a.side != nil && !a.writable {
+			futexWake(a.side.seqWord)
+		}
+		a.mu.Unlock()
+		time.Sleep(50 * time.Microsecond)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/typedmmap/mmap/internal/arrayfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -68,7 +69,7 @@ func TestArrayDiskFull(t *testing.T) {
 	if _, err := Create[rec](other, WithCapacity(1<<20)); !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("Create with more capacity than the disk has: got %v; want ENOSPC", err)
 	}
-	for _, p := range []string{other, other + sidecarSuffix} {
+	for _, p := range []string{other, other + arrayfile.Suffix} {
 		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("the failed Create left %s (%v)", p, err)
 		}
@@ -78,7 +79,7 @@ func TestArrayDiskFull(t *testing.T) {
 	if _, err := Create[rec](path, WithCapacity(1<<20)); !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("Create over the array with more capacity than the disk has: got %v; want ENOSPC", err)
 	}
-	if _, err := os.Stat(path + sidecarSuffix); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(path + arrayfile.Suffix); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the failed Create left its sidecar (%v)", err)
 	}
 	checkClosedFile(t, path, n)
@@ -101,7 +102,7 @@ func TestArraySidecarErrorNamesTheSidecar(t *testing.T) {
 	}
 	_, err := Create[rec](path)
 	var pe *fs.PathError
-	if !errors.As(err, &pe) || pe.Path != path+sidecarSuffix || !errors.Is(err, syscall.ENOSPC) {
-		t.Errorf("Create without room for the sidecar: got %v; want ENOSPC, of %s", err, path+sidecarSuffix)
+	if !errors.As(err, &pe) || pe.Path != path+arrayfile.Suffix || !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("Create without room for the sidecar: got %v; want ENOSPC, of %s", err, path+arrayfile.Suffix)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/typedmmap/mmap/internal/arrayfile"
 	"github.com/typedmmap/mmap/internal/npy"
 )
 
@@ -155,15 +156,15 @@ func TestArrayStaleSidecar(t *testing.T) {
 func TestArrayDamagedSidecar(t *testing.T) {
 	for _, c := range []struct {
 		name   string
-		damage func(b []byte, ctl npy.Control)
+		damage func(b []byte, ctl arrayfile.Control)
 		want   int // the records Open finds
 	}{
-		{"the newest slot torn: the other holds", func(b []byte, ctl npy.Control) { b[ctl.SlotOffset(1)+30] ^= 1 }, 3},
-		{"both slots torn: the header holds", func(b []byte, ctl npy.Control) {
+		{"the newest slot torn: the other holds", func(b []byte, ctl arrayfile.Control) { b[ctl.SlotOffset(1)+30] ^= 1 }, 3},
+		{"both slots torn: the header holds", func(b []byte, ctl arrayfile.Control) {
 			b[ctl.SlotOffset(0)+30] ^= 1
 			b[ctl.SlotOffset(1)+30] ^= 1
 		}, 3},
-		{"the control page damaged: the header holds", func(b []byte, ctl npy.Control) { b[3] ^= 1 }, 3},
+		{"the control page damaged: the header holds", func(b []byte, ctl arrayfile.Control) { b[3] ^= 1 }, 3},
 		{"cut short: the header holds", nil, 3},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -171,7 +172,7 @@ func TestArrayDamagedSidecar(t *testing.T) {
 			a := syncedArray(t, path, 3) // slot 1 counts 3, slot 0 counts 0
 			ctl := a.side.ctl
 			crash(t, a)
-			sp := path + sidecarSuffix
+			sp := path + arrayfile.Suffix
 			b := fileBytes(t, sp)
 			if c.damage == nil {
 				b = b[:100]
@@ -218,7 +219,7 @@ func TestArrayDamagedFile(t *testing.T) {
 		}, ErrType, "column-major"},
 		{"Python objects", func(*testing.T) []byte {
 			return npyFile("\x01\x00", strings.Replace(good, "('Gen', '<u4')", "('Gen', '|O')", 1), 48)
-		}, ErrType, "Gen: the file has '|O', the Go type '<u4' (Python objects, which no flat Go type maps)"},
+		}, ErrType, "which no flat Go type holds: field Gen: '|O' is Python objects, which no flat Go type maps"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := newFile(t, []byte(strings.ReplaceAll(string(c.file(t)), "<", string(npy.HostOrder))))
@@ -230,7 +231,7 @@ func TestArrayDamagedFile(t *testing.T) {
 				}
 				checkFileError(t, err, path)
 			}
-			if _, err := os.Stat(path + sidecarSuffix); err == nil {
+			if _, err := os.Stat(path + arrayfile.Suffix); err == nil {
 				t.Error("a refused Open left a sidecar")
 			}
 		})
@@ -267,7 +268,7 @@ func npyFile(version, dict string, data int) []byte {
 func TestArrayCrashInTruncate(t *testing.T) {
 	path := arrayPath(t)
 	a := syncedArray(t, path, 10)
-	a.count = 4 // Truncate(4), up to its header write
+	a.w.count = 4 // Truncate(4), up to its header write
 	syncToTheHeader(t, a, 4)
 	crash(t, a)
 	r := mustOpen[rec](t, path, RDONLY)

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/typedmmap/mmap/internal/npy"
+	"github.com/typedmmap/mmap/internal/arrayfile"
 )
 
 // The tests in this file play an attacker who can create files in an
@@ -112,10 +112,10 @@ func TestArraySidecarIsNeverFollowed(t *testing.T) {
 				if dangling {
 					target = filepath.Join(dir, "nothing")
 				}
-				symlink(t, target, path+sidecarSuffix)
+				symlink(t, target, path+arrayfile.Suffix)
 				var err error
 				within(t, 10*time.Second, w.name, func() { err = w.open(path) })
-				if !errSays(err, ErrInvalid, "it is a symbolic link, not a regular file") || !strings.Contains(err.Error(), path+sidecarSuffix) {
+				if !errSays(err, ErrInvalid, "it is a symbolic link, not a regular file") || !strings.Contains(err.Error(), path+arrayfile.Suffix) {
 					t.Errorf("got %v; want ErrInvalid naming the sidecar, a symbolic link", err)
 				}
 				checkBytes(t, "the file the link points to", fileBytes(t, victim), content)
@@ -140,9 +140,9 @@ func TestArraySidecarWithTwoNamesIsRefused(t *testing.T) {
 			path := filepath.Join(dir, "data.npy")
 			writeArray(t, path, 3)
 			victim, content := victimFile(t, dir)
-			hardLink(t, victim, path+sidecarSuffix)
+			hardLink(t, victim, path+arrayfile.Suffix)
 			err := w.open(path)
-			if !errSays(err, fs.ErrPermission, "it has 2 names (hard links)") || !strings.Contains(err.Error(), path+sidecarSuffix) {
+			if !errSays(err, fs.ErrPermission, "it has 2 names (hard links)") || !strings.Contains(err.Error(), path+arrayfile.Suffix) {
 				t.Errorf("got %v; want fs.ErrPermission naming the sidecar, which has 2 names", err)
 			}
 			checkBytes(t, "the file the sidecar's second name is", fileBytes(t, victim), content)
@@ -160,7 +160,7 @@ func TestArraySidecarOfAnotherUser(t *testing.T) {
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sp := path + sidecarSuffix
+	sp := path + arrayfile.Suffix
 	if err := os.WriteFile(sp, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestArraySidecarOpenToOthers(t *testing.T) {
 	dir := tempDir(t)
 	path := filepath.Join(dir, "data.npy")
 	writeArray(t, path, 3)
-	sp := path + sidecarSuffix
+	sp := path + arrayfile.Suffix
 	if err := os.Chmod(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestArrayOneWriterPerFile(t *testing.T) {
 			appendN(t, b, 1, 3)
 			mustClose(t, b)
 			checkClosedFile(t, real, 3)
-			if _, err := os.Lstat(real + sidecarSuffix); !errors.Is(err, fs.ErrNotExist) {
+			if _, err := os.Lstat(real + arrayfile.Suffix); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("a sidecar is left: %v", err)
 			}
 		})
@@ -376,7 +376,7 @@ func TestArrayReaderWithoutTheSidecar(t *testing.T) {
 	}
 	path := arrayPath(t)
 	w := syncedArray(t, path, 3)
-	if err := os.Chown(path+sidecarSuffix, 4242, 4242); err != nil {
+	if err := os.Chown(path+arrayfile.Suffix, 4242, 4242); err != nil {
 		cannotRun(t, "giving a file to another user needs root: %v", err)
 	}
 	r := mustOpen[rec](t, path, RDONLY)
@@ -412,13 +412,13 @@ func TestArrayReaderBoundsTheSidecar(t *testing.T) {
 	w := syncedArray(t, path, 3)
 	id := w.id
 	mustClose(t, w)
-	b := make([]byte, npy.ControlSize)
-	npy.PutControl(b, npy.Control{Dev: id.Dev, Ino: id.Ino, SlotSize: 1 << 30})
-	sp := path + sidecarSuffix
+	b := make([]byte, arrayfile.ControlSize)
+	arrayfile.PutControl(b, arrayfile.Control{Dev: id.Dev, Ino: id.Ino, SlotSize: 1 << 30})
+	sp := path + arrayfile.Suffix
 	if err := os.WriteFile(sp, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(sp, npy.ControlSize+2<<30); err != nil {
+	if err := os.Truncate(sp, arrayfile.ControlSize+2<<30); err != nil {
 		t.Skipf("this file system has no 2 GiB sparse file: %v", err)
 	}
 	start := time.Now()

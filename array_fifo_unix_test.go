@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/typedmmap/mmap/internal/arrayfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -56,7 +57,7 @@ func TestArrayNamedPipes(t *testing.T) {
 
 	path := filepath.Join(tempDir(t), "piped.npy")
 	mustClose(t, syncedArray(t, path, 3))
-	fifo(t, path+sidecarSuffix)
+	fifo(t, path+arrayfile.Suffix)
 	err := within(t, "a reader", func() error {
 		r, err := Open[rec](path, RDONLY)
 		if err != nil {
@@ -69,7 +70,7 @@ func TestArrayNamedPipes(t *testing.T) {
 		t.Errorf("a reader, the sidecar a named pipe: %v; want it to open without the sidecar", err)
 	}
 	err = within(t, "a writer", func() error { _, err := Open[rec](path, RDWR); return err })
-	if !errSays(err, ErrInvalid, "it is a named pipe, not a regular file") || !strings.Contains(err.Error(), sidecarSuffix) {
+	if !errSays(err, ErrInvalid, "it is a named pipe, not a regular file") || !strings.Contains(err.Error(), arrayfile.Suffix) {
 		t.Errorf("a writer, the sidecar a named pipe: got %v; want ErrInvalid naming the sidecar", err)
 	}
 }

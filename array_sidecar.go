@@ -8,13 +8,9 @@ import (
 	"os"
 	"sync/atomic"
 
+	"github.com/typedmmap/mmap/internal/arrayfile"
 	"github.com/typedmmap/mmap/internal/fileid"
-	"github.com/typedmmap/mmap/internal/npy"
 )
-
-// sidecarSuffix names an array file's sidecar: data.npy has data.npy.meta.
-// FORMAT.md describes what it holds and why.
-const sidecarSuffix = ".meta"
 
 // sidecar is an open sidecar file, mapped: read-write and locked for the
 // array's writer, read-only for a reader.
@@ -22,9 +18,9 @@ type sidecar struct {
 	path  string
 	f     *os.File
 	m     MMap
-	ctl   npy.Control
-	slots [2]npy.Slot // the slots as read when it was opened
-	valid [2]bool     // which of them parsed
+	ctl   arrayfile.Control
+	slots [2]arrayfile.Slot // the slots as read when it was opened
+	valid [2]bool           // which of them parsed
 
 	locked  bool // the writer's lock is held
 	created bool // the writer created the file, and removes it if its Open fails
@@ -48,7 +44,7 @@ func sidecarPath(path string, file fileid.Info) (string, error) {
 	if errors.Is(err, fileid.ErrMoved) {
 		return "", wrapErr("", path, errorf(ErrInvalid, "the symbolic link was changed while the file was opened"))
 	}
-	return p + sidecarSuffix, err
+	return p + arrayfile.Suffix, err
 }
 
 // maxSidecarTries bounds how often lockSidecar starts again when the
@@ -156,7 +152,7 @@ func openSidecar(sp string, file fileid.Info) *sidecar {
 	}
 	info, err := fileid.Stat(f)
 	if err != nil || fileid.Trust(info, file, os.Geteuid(), false) != nil ||
-		info.Size < npy.ControlSize || info.Size > npy.MaxSidecarSize {
+		info.Size < arrayfile.ControlSize || info.Size > arrayfile.MaxSidecarSize {
 		f.Close()
 		return nil
 	}
@@ -172,14 +168,14 @@ func openSidecar(sp string, file fileid.Info) *sidecar {
 // parse reads the control page and slots of b, the sidecar's bytes, if it
 // belongs to the file dev, ino.
 func (s *sidecar) parse(b []byte, dev, ino uint64) bool {
-	ctl, err := npy.ParseControl(b)
+	ctl, err := arrayfile.ParseControl(b)
 	if err != nil || ctl.Dev != dev || ctl.Ino != ino {
 		return false
 	}
 	s.ctl = ctl
 	for i := range 2 {
 		at := ctl.SlotOffset(i)
-		slot, err := npy.ParseSlot(b[at : at+ctl.SlotSize])
+		slot, err := arrayfile.ParseSlot(b[at : at+ctl.SlotSize])
 		s.slots[i], s.valid[i] = slot, err == nil
 	}
 	return true
@@ -188,15 +184,15 @@ func (s *sidecar) parse(b []byte, dev, ino uint64) bool {
 // mapLive points the live words, and those of the file's identity, at the
 // mapped sidecar.
 func (s *sidecar) mapLive() error {
-	seq, err := view[uint32](s.m[npy.LiveSeqOffset:npy.LiveSeqOffset+4], npy.LiveSeqOffset)
+	seq, err := view[uint32](s.m[arrayfile.LiveSeqOffset:arrayfile.LiveSeqOffset+4], arrayfile.LiveSeqOffset)
 	if err != nil {
 		return err
 	}
-	count, err := view[uint64](s.m[npy.LiveCountOffset:npy.LiveCountOffset+8], npy.LiveCountOffset)
+	count, err := view[uint64](s.m[arrayfile.LiveCountOffset:arrayfile.LiveCountOffset+8], arrayfile.LiveCountOffset)
 	if err != nil {
 		return err
 	}
-	id, err := view[[2]uint64](s.m[npy.IDOffset:npy.IDOffset+16], npy.IDOffset)
+	id, err := view[[2]uint64](s.m[arrayfile.IDOffset:arrayfile.IDOffset+16], arrayfile.IDOffset)
 	if err != nil {
 		return err
 	}
@@ -209,7 +205,7 @@ func (s *sidecar) mapLive() error {
 // or too long to be one, has none. It is mapped only by init.
 func (s *sidecar) read(dev, ino uint64) error {
 	fi, err := s.f.Stat()
-	if err != nil || fi.Size() < npy.ControlSize || fi.Size() > npy.MaxSidecarSize {
+	if err != nil || fi.Size() < arrayfile.ControlSize || fi.Size() > arrayfile.MaxSidecarSize {
 		return err
 	}
 	b := make([]byte, fi.Size())
@@ -220,9 +216,12 @@ func (s *sidecar) read(dev, ino uint64) error {
 	return nil
 }
 
-// validSlots returns the slots that parsed.
-func (s *sidecar) validSlots() []npy.Slot {
-	var v []npy.Slot
+// validSlots returns the slots that parsed; none if there is no sidecar.
+func (s *sidecar) validSlots() []arrayfile.Slot {
+	if s == nil {
+		return nil
+	}
+	var v []arrayfile.Slot
 	for i, ok := range s.valid {
 		if ok {
 			v = append(v, s.slots[i])
@@ -234,31 +233,31 @@ func (s *sidecar) validSlots() []npy.Slot {
 // init makes the sidecar the writer's for the file dev, ino, whose state
 // st holds: kept as it is when its slots described st, written afresh
 // otherwise, and mapped read-write.
-func (s *sidecar) init(dev, ino uint64, st npy.State) error {
-	slotSize := npy.SlotSize(len(st.Header))
+func (s *sidecar) init(dev, ino uint64, st arrayfile.State) error {
+	slotSize := arrayfile.SlotSize(len(st.Header))
 	fresh := st.Seq == 0 || s.ctl.SlotSize != slotSize
 	if fresh {
-		b := make([]byte, npy.SidecarSize(slotSize))
-		ctl := npy.Control{Dev: dev, Ino: ino, SlotSize: slotSize}
-		npy.PutControl(b, ctl)
-		npy.PutSlot(b[ctl.SlotOffset(0):], npy.Slot{Seq: st.Seq + 1, Count: st.Count, Header: st.Header})
-		binary.NativeEndian.PutUint64(b[npy.LiveCountOffset:], uint64(st.Count))
+		b := make([]byte, arrayfile.SidecarSize(slotSize))
+		ctl := arrayfile.Control{Dev: dev, Ino: ino, SlotSize: slotSize}
+		arrayfile.PutControl(b, ctl)
+		arrayfile.PutSlot(b[ctl.SlotOffset(0):], arrayfile.Slot{Seq: st.Seq + 1, Count: st.Count, Header: st.Header})
+		binary.NativeEndian.PutUint64(b[arrayfile.LiveCountOffset:], uint64(st.Count))
 		// Written over the old content, never shorter: a reader may still
 		// have a stale sidecar mapped, and must not lose its pages. The
 		// identity first, with a write of its own: a reader of the file
 		// the sidecar described before sees it change before any count of
 		// this file (live).
-		if _, err := s.f.WriteAt(b[:npy.LiveSeqOffset], 0); err != nil {
+		if _, err := s.f.WriteAt(b[:arrayfile.LiveSeqOffset], 0); err != nil {
 			return err
 		}
-		if _, err := s.f.WriteAt(b[npy.LiveSeqOffset:], npy.LiveSeqOffset); err != nil {
+		if _, err := s.f.WriteAt(b[arrayfile.LiveSeqOffset:], arrayfile.LiveSeqOffset); err != nil {
 			return err
 		}
 		if err := s.f.Sync(); err != nil {
 			return err
 		}
 	}
-	m, err := mapRegion(s.f, npy.SidecarSize(slotSize), RDWR, 0, 0, false)
+	m, err := mapRegion(s.f, arrayfile.SidecarSize(slotSize), RDWR, 0, 0, false)
 	if err != nil {
 		return err
 	}
@@ -284,7 +283,7 @@ func (s *sidecar) init(dev, ino uint64, st npy.State) error {
 func (s *sidecar) writeSlot(count int64, header []byte) error {
 	at := s.ctl.SlotOffset(s.next)
 	slot := s.m[at : at+s.ctl.SlotSize]
-	npy.PutSlot(slot, npy.Slot{Seq: s.seq + 1, Count: count, Header: header})
+	arrayfile.PutSlot(slot, arrayfile.Slot{Seq: s.seq + 1, Count: count, Header: header})
 	if err := slot.Flush(); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/typedmmap/mmap/internal/arrayfile"
 	"github.com/typedmmap/mmap/internal/npy"
 )
 
@@ -39,7 +40,7 @@ func TestArrayLockMatrix(t *testing.T) {
 	if err != nil || fi.Size() <= r.Offset()+3*24 {
 		t.Errorf("closed with a reader left: %v bytes (%v); want the spare room kept", fi.Size(), err)
 	}
-	if _, err := os.Stat(path + sidecarSuffix); err != nil {
+	if _, err := os.Stat(path + arrayfile.Suffix); err != nil {
 		t.Errorf("closed with a reader left: the sidecar is gone: %v", err)
 	}
 	checkStrictHeader(t, fileBytes(t, path))

@@ -1,4 +1,4 @@
-package npy
+package arrayfile
 
 import (
 	"bytes"
@@ -6,7 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+
+	"github.com/typedmmap/mmap/internal/npy"
 )
+
+// Suffix names an array file's sidecar: data.npy has data.npy.meta, next to
+// the file that symbolic links to data.npy lead to.
+const Suffix = ".meta"
 
 // A sidecar file lies next to an array's .npy file while a writer has it
 // (FORMAT.md). It holds what makes the .npy crash-safe without anything in
@@ -35,7 +41,7 @@ const (
 	LiveCountOffset = 72
 	// MaxSlotSize is the size of a slot for the longest header numpy
 	// reads: no slot is larger.
-	MaxSlotSize = (slotHead + Prefix + 4 + ControlSize - 1) / ControlSize * ControlSize
+	MaxSlotSize = (slotHead + npy.Prefix + 4 + ControlSize - 1) / ControlSize * ControlSize
 	// MaxSidecarSize bounds what is read as a sidecar: a larger file is not
 	// one.
 	MaxSidecarSize = ControlSize + 2*MaxSlotSize
@@ -129,8 +135,8 @@ func ParseSlot(b []byte) (Slot, error) {
 	}
 	hlen := le.Uint32(b[16:])
 	switch {
-	case hlen == 0 || hlen > Prefix:
-		return Slot{}, fmt.Errorf("slot holds a header of %d bytes; a header has 1 to %d", hlen, Prefix)
+	case hlen == 0 || hlen > npy.Prefix:
+		return Slot{}, fmt.Errorf("slot holds a header of %d bytes; a header has 1 to %d", hlen, npy.Prefix)
 	case uint64(hlen) > uint64(len(b)-slotHead-4):
 		return Slot{}, fmt.Errorf("slot holds a header of %d bytes, which does not fit", hlen)
 	}
@@ -144,77 +150,3 @@ func ParseSlot(b []byte) (Slot, error) {
 	}
 	return Slot{Seq: le.Uint64(b[0:]), Count: int64(count), Header: bytes.Clone(b[slotHead:n])}, nil
 }
-
-// Recover decides which slot, if any, describes the header that file, the
-// start of a .npy file, begins with, given the slots that parsed. A writer
-// writes a slot, makes it durable, and only then writes the header, so the
-// header is either the newest slot's, the other slot's (the crash came
-// before the header was written), or, after a crash during that write, a
-// mix of the two, sector by sector. In each case the newest slot's count
-// holds, and it is returned. Any other header does not belong to these
-// slots: the sidecar is stale, and ok is false.
-func Recover(file []byte, slots []Slot) (newest Slot, ok bool) {
-	if len(slots) == 0 {
-		return Slot{}, false
-	}
-	newest, other := slots[0], slots[0]
-	if len(slots) > 1 {
-		other = slots[1]
-		if other.Seq > newest.Seq {
-			newest, other = other, newest
-		}
-	}
-	n := len(newest.Header)
-	if len(file) < n {
-		return Slot{}, false
-	}
-	if len(other.Header) != n {
-		other = newest
-	}
-	for at := 0; at < n; at += sector {
-		end := min(at+sector, n)
-		chunk := file[at:end]
-		if !bytes.Equal(chunk, newest.Header[at:end]) && !bytes.Equal(chunk, other.Header[at:end]) {
-			return Slot{}, false
-		}
-	}
-	return newest, true
-}
-
-// State is what an array file holds, decided from its header and the slots
-// of its sidecar.
-type State struct {
-	Header []byte  // the header that holds: the file's, or the newest slot's copy
-	H      *Header // Header, parsed
-	Count  int64   // the records that hold
-	Seq    uint64  // the newest slot's sequence number, when the sidecar decided
-	Torn   bool    // the file's header is not Header: a crash tore it, or came before it was written
-}
-
-// Decide returns what holds for a file that starts with the bytes file (as
-// many as its header and the slots' headers take, or the whole file if it
-// is shorter), whose header parses as h (or fails with parseErr), and whose
-// sidecar has the valid slots slots: the newest slot when Recover accepts
-// the file's header, otherwise the file's header alone.
-func Decide(file []byte, h *Header, parseErr error, slots []Slot) (State, error) {
-	if s, ok := Recover(file, slots); ok {
-		sh, err := Parse(s.Header)
-		if err != nil || len(sh.Shape) == 0 || sh.Shape[0] != s.Count {
-			return State{}, fmt.Errorf("the sidecar's newest slot records a header that does not count its %d records", s.Count)
-		}
-		torn := !bytes.Equal(file[:len(s.Header)], s.Header)
-		return State{Header: s.Header, H: sh, Count: s.Count, Seq: s.Seq, Torn: torn}, nil
-	}
-	if parseErr != nil {
-		return State{}, parseErr
-	}
-	st := State{Header: file[:h.Len], H: h}
-	if len(h.Shape) > 0 {
-		st.Count = h.Shape[0]
-	}
-	return st, nil
-}
-
-// Prefix is how many bytes of a file Decide needs at most: the longest
-// header numpy reads.
-const Prefix = 12 + MaxHeaderLen

@@ -1,0 +1,348 @@
+package arrayfile
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/typedmmap/mmap/internal/flat"
+	"github.com/typedmmap/mmap/internal/npy"
+)
+
+func TestFromLayout(t *testing.T) {
+	i32 := &flat.Layout{Kind: flat.Int32, Size: 4, Align: 4}
+	f64 := &flat.Layout{Kind: flat.Float64, Size: 8, Align: 8}
+	u8 := &flat.Layout{Kind: flat.Uint8, Size: 1, Align: 1}
+	pad := func(n int) *flat.Layout { return &flat.Layout{Kind: flat.Array, Len: n, Elem: u8, Size: n, Align: 1} }
+	arr := func(n int, e *flat.Layout) *flat.Layout {
+		return &flat.Layout{Kind: flat.Array, Len: n, Elem: e, Size: n * e.Size, Align: e.Align}
+	}
+	point := &flat.Layout{Kind: flat.Struct, Size: 16, Align: 8, Fields: []flat.FieldLayout{
+		{Name: "X", Offset: 0, Layout: i32}, {Name: "_", Offset: 4, Layout: pad(2)}, {Name: "_", Offset: 6, Layout: pad(2)},
+		{Name: "Y", Tag: `npy:"y" json:"why"`, Offset: 8, Layout: f64},
+	}}
+	for _, c := range []struct {
+		name  string
+		l     *flat.Layout
+		order byte
+		want  string
+		dims  []int
+	}{
+		{"a number", f64, '<', "'<f8'", nil},
+		{"a big-endian number", i32, '>', "'>i4'", nil},
+		{"a byte has no order", u8, '>', "'|u1'", nil},
+		{"an array of arrays", arr(4, arr(3, f64)), '<', "'<f8'", []int{4, 3}},
+		{"a struct: merged padding, a tag", point, '<', "[('X', '<i4'), ('', '|V4'), ('y', '<f8')]", nil},
+		{"an array of structs", arr(2, point), '<', "[('X', '<i4'), ('', '|V4'), ('y', '<f8')]", []int{2}},
+		{"a struct of arrays and structs", &flat.Layout{Kind: flat.Struct, Size: 48, Align: 8, Fields: []flat.FieldLayout{
+			{Name: "P", Layout: arr(2, point)}, {Name: "M", Offset: 32, Layout: arr(2, i32)}, {Name: "Q", Offset: 40, Layout: f64},
+		}}, '<', "[('P', [('X', '<i4'), ('', '|V4'), ('y', '<f8')], (2,)), ('M', '<i4', (2,)), ('Q', '<f8')]", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d, dims, err := FromLayout(c.l, c.order)
+			if err != nil || d.String() != c.want || !slices.Equal(dims, c.dims) {
+				t.Errorf("got %s, %v, %v; want %s, %v", d, dims, err, c.want, c.dims)
+			}
+		})
+	}
+	twice := &flat.Layout{Kind: flat.Struct, Size: 16, Align: 8, Fields: []flat.FieldLayout{
+		{Name: "A", Tag: `npy:"x"`, Layout: f64}, {Name: "B", Tag: `npy:"x"`, Offset: 8, Layout: f64},
+	}}
+	outer := &flat.Layout{Kind: flat.Struct, Size: 24, Align: 8, Fields: []flat.FieldLayout{
+		{Name: "A", Layout: f64}, {Name: "In", Offset: 8, Layout: twice},
+	}}
+	for _, l := range []*flat.Layout{twice, outer, arr(2, twice)} {
+		if _, _, err := FromLayout(l, '<'); err == nil || !strings.Contains(err.Error(), `two fields are named "x"`) {
+			t.Errorf("%s: two fields tagged with one name: got %v", l, err)
+		}
+	}
+}
+
+func TestMismatch(t *testing.T) {
+	parse := func(s string) npy.DType {
+		h, err := npy.Parse(header("{'descr': "+s+", 'fortran_order': False, 'shape': (1,)}", 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.DType
+	}
+	for _, c := range []struct {
+		name, got, want string
+		path, why       string
+		otherOrder      bool
+	}{
+		{"the same", "[('a', '<f8'), ('', '|V2'), ('', '|V2')]", "[('a', '<f8'), ('', '|V4')]", "", "", false},
+		{"another size", "'<f4'", "'<f8'", "the record", "the file has '<f4', the Go type '<f8'", false},
+		{"the other byte order", "[('a', [('b', '>f8')])]", "[('a', [('b', '<f8')])]", "a.b", "'>f8'", true},
+		{"a name", "[('a', '<f8'), ('c', '<f8')]", "[('a', '<f8'), ('b', '<f8')]", "b", "named 'c' in the file", false},
+		{"a subarray", "[('a', '<f8', (3,))]", "[('a', '<f8', (4,))]", "a", "shape [3]", false},
+		{"structured and plain", "[('a', '<f8')]", "'<f8'", "the record", "the file has a struct, the Go type a number", false},
+		{"plain and structured", "'<f8'", "[('a', '<f8')]", "the record", "the file has a number, the Go type a struct", false},
+		{"objects", "[('a', '|O')]", "[('a', '<i8')]", "a", "Python objects, which no flat Go type maps", false},
+		{"a unicode string", "[('s', '<U4')]", "[('s', '<u4', (4,))]", "s", "shape []", false},
+		{"numpy's bool", "'|b1'", "'|u1'", "the record", "numpy's bool", false},
+		{"fewer fields", "[('a', '<f8')]", "[('a', '<f8'), ('b', '<f8')]", "the record", "1 fields, the Go type 2", false},
+		{"padding of another size", "[('a', '|u1'), ('', '|V3')]", "[('a', '|u1'), ('', '|V7')]", "(padding 1)", "'|V3'", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := mismatch(parse(c.got).Merged(), parse(c.want).Merged(), "")
+			path, why, other := d.path, d.why, d.otherOrder
+			if path != c.path || !strings.Contains(why, c.why) || other != c.otherOrder {
+				t.Errorf("got %q, %q, %v; want %q, %q, %v", path, why, other, c.path, c.why, c.otherOrder)
+			}
+		})
+	}
+}
+
+func TestSidecarSlots(t *testing.T) {
+	c := Control{Dev: 7, Ino: 99, SlotSize: SlotSize(128)}
+	b := make([]byte, SidecarSize(c.SlotSize))
+	PutControl(b, c)
+	if got, err := ParseControl(b); err != nil || got != c {
+		t.Fatalf("ParseControl: got %+v, %v; want %+v", got, err, c)
+	}
+	hdr := header("{'descr': '<f8', 'fortran_order': False, 'shape': (5,)}", 1)
+	PutSlot(b[c.SlotOffset(1):], Slot{Seq: 3, Count: 5, Header: hdr})
+	s, err := ParseSlot(b[c.SlotOffset(1) : c.SlotOffset(1)+c.SlotSize])
+	if err != nil || s.Seq != 3 || s.Count != 5 || !bytes.Equal(s.Header, hdr) {
+		t.Fatalf("ParseSlot: got %+v, %v", s, err)
+	}
+	if _, err := ParseSlot(b[c.SlotOffset(0) : c.SlotOffset(0)+c.SlotSize]); err == nil {
+		t.Error("an empty slot parsed")
+	}
+	b[c.SlotOffset(1)+40] ^= 1
+	if _, err := ParseSlot(b[c.SlotOffset(1) : c.SlotOffset(1)+c.SlotSize]); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("a damaged slot: got %v; want a checksum mismatch", err)
+	}
+	if _, err := ParseSlot(b[c.SlotOffset(1) : c.SlotOffset(1)+slotHead+3]); err == nil || !strings.Contains(err.Error(), "too short") {
+		t.Errorf("a slot too short for its fixed part: got %v", err)
+	}
+	PutSlot(b[c.SlotOffset(0):], Slot{Seq: 4, Count: -1, Header: hdr})
+	if _, err := ParseSlot(b[c.SlotOffset(0) : c.SlotOffset(0)+c.SlotSize]); err == nil || !strings.Contains(err.Error(), "counts 18446744073709551615 records") {
+		t.Errorf("a slot whose count is not an int64: got %v", err)
+	}
+	for _, d := range []struct {
+		name   string
+		damage func([]byte) []byte
+		want   string
+	}{
+		{"the magic", func(b []byte) []byte { b[0] = 'x'; return b }, "bad magic"},
+		{"a byte under the checksum", func(b []byte) []byte { b[20] ^= 1; return b }, "checksum mismatch"},
+		{"a slot size not a multiple of a page", func(b []byte) []byte { PutControl(b, Control{SlotSize: 100}); return b }, "slot size 100: a slot is a multiple of 4096 bytes"},
+		{"slots larger than the file", func(b []byte) []byte { PutControl(b, Control{SlotSize: 2 * c.SlotSize}); return b }, "does not fit"},
+		{"a page cut short", func(b []byte) []byte { return b[:ControlSize-1] }, "shorter than its control page"},
+		{"another version", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[8:], 2)
+			binary.LittleEndian.PutUint32(b[controlCRCAt:], crc32.Checksum(b[:controlCRCAt], castagnoli))
+			return b
+		}, "sidecar version 2"},
+	} {
+		if _, err := ParseControl(d.damage(bytes.Clone(b))); err == nil || !strings.Contains(err.Error(), d.want) {
+			t.Errorf("%s: got %v; want an error saying %q", d.name, err, d.want)
+		}
+	}
+}
+
+// tornHeaders returns the headers of 999 and of 1000 records of a type
+// whose count straddles a sector boundary, and a mix of the two, as a write
+// torn between the sectors leaves it: the first sector new, the second old.
+func tornHeaders(t *testing.T) (old, cur, mixed []byte) {
+	long := npy.DType{Fields: []npy.Field{{Name: "a", Type: npy.DType{Str: "<f8"}}}}
+	for i := 0; i < 40; i++ {
+		long.Fields = append(long.Fields, npy.Field{Name: "field" + strings.Repeat("x", i%7) + string(rune('A'+i)), Type: npy.DType{Str: "<f8"}})
+	}
+	for {
+		old, _ = npy.Build(long, nil, 999)
+		cur, _ = npy.Build(long, nil, 1000)
+		if countAt(cur)%sector == sector-2 {
+			break
+		}
+		long.Fields[0].Name += "a"
+	}
+	boundary := countAt(cur) + 2
+	mixed = bytes.Clone(old)
+	copy(mixed[:boundary], cur[:boundary])
+	if m, err := npy.Parse(mixed); err == nil && (m.Shape[0] == 999 || m.Shape[0] == 1000) {
+		t.Fatalf("the mixed header counts %d; the test needs one that lies", m.Shape[0])
+	}
+	return old, cur, mixed
+}
+
+// countAt is where the count lies in header b, the first of its shape.
+func countAt(b []byte) int { return bytes.Index(b, []byte("'shape': (")) + len("'shape': (") }
+
+func TestRecover(t *testing.T) {
+	old, cur, mixed := tornHeaders(t)
+	torn := bytes.Clone(cur)
+	torn[0] ^= 1
+	foreign := recount(t, cur, 5)
+	slots := []Slot{{Seq: 8, Count: 999, Header: old}, {Seq: 9, Count: 1000, Header: cur}}
+	for _, c := range []struct {
+		name  string
+		file  []byte
+		slots []Slot
+		ok    bool
+	}{
+		{"the newest slot's header", cur, slots, true},
+		{"the newest slot's header, then records", append(bytes.Clone(cur), 1, 2, 3), slots, true},
+		{"the older slot's header: the crash came before the header was written", old, slots, true},
+		{"a mix of the two, sector by sector: a torn write", mixed, slots, true},
+		{"a sector that is neither", torn, slots, false},
+		{"another count: the file is not the one the sidecar describes", foreign, slots, false},
+		{"only the newest slot, and the older header", old, slots[1:], false},
+		{"an older slot whose header has another length", cur, []Slot{{Seq: 8, Count: 999, Header: old[:64]}, slots[1]}, true},
+		{"an older slot whose header has another length, and the older header", old, []Slot{{Seq: 8, Count: 999, Header: old[:64]}, slots[1]}, false},
+		{"no slots", cur, nil, false},
+		{"a file shorter than the newest slot's header", cur[:len(cur)-64], slots, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, ok := Recover(c.file, c.slots)
+			if ok != c.ok || ok && s.Count != 1000 {
+				t.Errorf("got %d, %v; want ok %v with count 1000", s.Count, ok, c.ok)
+			}
+		})
+	}
+}
+
+func TestDecide(t *testing.T) {
+	old, cur, mixed := tornHeaders(t)
+	foreign := recount(t, cur, 5)
+	slots := []Slot{{Seq: 8, Count: 999, Header: old}, {Seq: 9, Count: 1000, Header: cur}}
+	decide := func(file []byte, slots []Slot) (State, error) {
+		st, r := Decide(file, slots)
+		if r != nil {
+			return st, r
+		}
+		return st, nil
+	}
+	for _, c := range []struct {
+		name   string
+		file   []byte
+		slots  []Slot
+		header []byte
+		count  int64
+		seq    uint64
+		torn   bool
+	}{
+		{"the newest slot's header", cur, slots, cur, 1000, 9, false},
+		{"the older slot's header", old, slots, cur, 1000, 9, true},
+		{"a torn header", mixed, slots, cur, 1000, 9, true},
+		{"a stale sidecar: the file's header holds", foreign, slots, foreign, 5, 0, false},
+		{"no sidecar", old, nil, old, 999, 0, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			file := append(bytes.Clone(c.file), make([]byte, 100)...)
+			st, err := decide(file, c.slots)
+			if err != nil || !bytes.Equal(st.Header, c.header) || st.H.Len != len(c.header) || st.H.Shape[0] != c.count ||
+				st.Count != c.count || st.Seq != c.seq || st.Torn != c.torn {
+				t.Errorf("got %d records (header counts %v), seq %d, torn %v, %v; want %d, seq %d, torn %v",
+					st.Count, st.H, st.Seq, st.Torn, err, c.count, c.seq, c.torn)
+			}
+		})
+	}
+	damaged := bytes.Clone(cur)
+	damaged[0] ^= 1
+	if _, err := decide(damaged, slots); err == nil || !strings.Contains(err.Error(), "not a .npy file") {
+		t.Errorf("a damaged header that no slot accounts for: got %v; want the header's parse error", err)
+	}
+	lying := []Slot{{Seq: 9, Count: 1001, Header: cur}}
+	if _, err := decide(cur, lying); err == nil || !strings.Contains(err.Error(), "does not count its 1001 records") {
+		t.Errorf("a slot whose header counts other records: got %v", err)
+	}
+	if st, err := decide(header("{'descr': '<f8', 'fortran_order': False, 'shape': ()}", 1), nil); err != nil || st.Count != 0 {
+		t.Errorf("a 0-d array: got %d records, %v; want 0", st.Count, err)
+	}
+}
+
+// recount returns header b with its count set to n.
+func recount(t *testing.T, b []byte, n int64) []byte {
+	t.Helper()
+	h, err := npy.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.Rewrite(b, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestSidecarSizesOutOfRange hands ParseControl and ParseSlot sizes that
+// pass their checksums but are larger than any sidecar's: they must be
+// refused before anything of that size is read, on 32-bit targets too,
+// where such a size overflows an int.
+func TestSidecarSizesOutOfRange(t *testing.T) {
+	if MaxSlotSize != 12288 || MaxSidecarSize != 28672 {
+		t.Errorf("MaxSlotSize %d, MaxSidecarSize %d; want 12288 and 28672, the sizes for a header of %d bytes", MaxSlotSize, MaxSidecarSize, npy.Prefix)
+	}
+	b := make([]byte, SidecarSize(ControlSize))
+	for _, size := range []int{MaxSlotSize + ControlSize, 1 << 30, 1<<31 - ControlSize} {
+		PutControl(b, Control{SlotSize: size})
+		if c, err := ParseControl(b); err == nil || !strings.Contains(err.Error(), "at most 12288") {
+			t.Errorf("a slot size of %d: got %+v, %v; want an error saying a slot has at most 12288 bytes", size, c, err)
+		}
+	}
+	slot := make([]byte, MaxSlotSize)
+	for _, hlen := range []uint32{npy.Prefix + 1, 1<<32 - slotHead} {
+		n := slotHead + int(int32(hlen)) // wraps to 0 for the second, on every target
+		if n > len(slot)-4 || n < 0 {
+			n = 0
+		}
+		binary.LittleEndian.PutUint32(slot[16:], hlen)
+		binary.LittleEndian.PutUint32(slot[n:], crc32.Checksum(slot[:n], castagnoli))
+		if s, err := ParseSlot(slot); err == nil || !strings.Contains(err.Error(), "a header has 1 to 10012") {
+			t.Errorf("a header length of %d: got %+v, %v; want an error", hlen, s, err)
+		}
+	}
+	b = make([]byte, SidecarSize(SlotSize(1000)))
+	PutControl(b, Control{SlotSize: 2 * SlotSize(1000)})
+	if c, err := ParseControl(b); err == nil || !strings.Contains(err.Error(), "does not fit its") {
+		t.Errorf("slots larger than the file: got %+v, %v; want an error", c, err)
+	}
+}
+
+func TestUnmappable(t *testing.T) {
+	for str, want := range map[string]string{
+		"|O": "Python objects", "<U4": "a unicode string", "|S8": "a byte string", "|a8": "a byte string",
+		"|b1": "numpy's bool", "|?": "numpy's bool", "<M8[ns]": "a datetime", ">m8[s]": "a datetime",
+		"<f2": "a half-precision float", "<f16": "an extended-precision float", "<c32": "an extended-precision float",
+		"<f8": "", "<c16": "", "|u1": "", ">i8": "", "|V4": "",
+	} {
+		got := Unmappable(npy.DType{Str: str})
+		if want != "" {
+			want += ", which no flat Go type maps"
+		}
+		if got != want {
+			t.Errorf("%s: got %q; want %q", str, got, want)
+		}
+	}
+	if got := Unmappable(npy.DType{Fields: []npy.Field{{Name: "s", Type: npy.DType{Str: "<U4"}}}}); got != "" {
+		t.Errorf("a struct: got %q; want \"\": only a plain type is unmappable itself", got)
+	}
+}
+
+// header wraps a dict's text as a .npy header of the given major version,
+// padded as numpy pads it.
+func header(dict string, major int) []byte {
+	prefix := 10
+	if major > 1 {
+		prefix = 12
+	}
+	n := len(dict) + 1
+	n += 64 - (prefix+n)%64
+	b := append([]byte(npy.Magic), byte(major), 0)
+	if major == 1 {
+		b = binary.LittleEndian.AppendUint16(b, uint16(n))
+	} else {
+		b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	}
+	b = append(b, dict...)
+	for len(b) < prefix+n-1 {
+		b = append(b, ' ')
+	}
+	return append(b, '\n')
+}

@@ -1,0 +1,179 @@
+package arrayfile
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/typedmmap/mmap/internal/flat"
+	"github.com/typedmmap/mmap/internal/npy"
+)
+
+// How a flat Go type and a numpy type meet: the numpy type of a flat
+// layout, and the comparison of a file's type with it.
+
+// Type is a flat Go type as an array file holds records of it.
+type Type struct {
+	Name  string    // the Go type, as Go prints it
+	DType npy.DType // its numpy type, in this host's byte order, padding merged
+	Rows  []int     // the shape of one record: nil, or an array type's dimensions
+	Size  int       // the size of a record in bytes
+	Align int       // its natural alignment (flat.Layout's), the same on every target
+}
+
+// TypeOf returns the numpy type of the flat type laid out as l, named name,
+// in this host's byte order. It fails when numpy could not tell two of its
+// fields apart.
+func TypeOf(l *flat.Layout, name string) (Type, error) {
+	d, rows, err := FromLayout(l, npy.HostOrder)
+	if err != nil {
+		return Type{}, fmt.Errorf("%s: %v", name, err)
+	}
+	return Type{Name: name, DType: d, Rows: rows, Size: l.Size, Align: l.Align}, nil
+}
+
+// FromLayout returns the numpy type of the flat type laid out as l, in the
+// byte order order ('<' or '>'), and the shape of one record: nil for a
+// number or a struct, the dimensions for an array. A field's name is its Go
+// name, or the name its `npy:"name"` tag gives; blank fields are padding.
+func FromLayout(l *flat.Layout, order byte) (npy.DType, []int, error) {
+	d, dims, err := fromLayout(l, order)
+	return d.Merged(), dims, err
+}
+
+// fromLayout is FromLayout with the padding left as the fields lay it out,
+// for FromLayout to merge once, at every level.
+func fromLayout(l *flat.Layout, order byte) (npy.DType, []int, error) {
+	var dims []int
+	for l.Kind == flat.Array {
+		dims = append(dims, l.Len)
+		l = l.Elem
+	}
+	if l.Kind != flat.Struct {
+		return numberType(l.Kind, order), dims, nil
+	}
+	d := npy.DType{Fields: make([]npy.Field, 0, len(l.Fields))}
+	names := map[string]bool{}
+	for _, f := range l.Fields {
+		if f.Blank() {
+			d.Fields = append(d.Fields, npy.Field{Type: npy.Void(f.Size)})
+			continue
+		}
+		name := f.Name
+		if tag, ok := reflect.StructTag(f.Tag).Lookup("npy"); ok && tag != "" {
+			name = tag
+		}
+		if names[name] {
+			return npy.DType{}, nil, fmt.Errorf("two fields are named %q in numpy; rename one with an `npy:\"name\"` tag", name)
+		}
+		names[name] = true
+		t, fdims, err := fromLayout(f.Layout, order)
+		if err != nil {
+			return npy.DType{}, nil, err
+		}
+		d.Fields = append(d.Fields, npy.Field{Name: name, Type: t, Shape: fdims})
+	}
+	return d, dims, nil
+}
+
+// numberType is the numpy type string of a flat number kind.
+func numberType(k flat.Kind, order byte) npy.DType {
+	code := map[flat.Kind]byte{
+		flat.Int8: 'i', flat.Int16: 'i', flat.Int32: 'i', flat.Int64: 'i',
+		flat.Uint8: 'u', flat.Uint16: 'u', flat.Uint32: 'u', flat.Uint64: 'u',
+		flat.Float32: 'f', flat.Float64: 'f', flat.Complex64: 'c', flat.Complex128: 'c',
+	}[k]
+	if k.Size() == 1 {
+		order = '|'
+	}
+	return npy.DType{Str: string(order) + string(code) + strconv.Itoa(k.Size())}
+}
+
+// A difference between a file's type and a Go type's, as Mismatch finds it.
+type difference struct {
+	path       string // the field that differs, or "the record"
+	why        string // how
+	otherOrder bool   // the only difference is the byte order
+}
+
+// mismatch compares got, a file's type, with want, both with their padding
+// merged, at the field path: no difference if they are the same type, or
+// the first field that differs and how.
+func mismatch(got, want npy.DType, path string) difference {
+	if got.Structured() != want.Structured() {
+		if got.Structured() {
+			return difference{path: orRecord(path), why: "the file has a struct, the Go type a number"}
+		}
+		return difference{path: orRecord(path), why: "the file has a number, the Go type a struct"}
+	}
+	if !got.Structured() {
+		if got.Str == want.Str {
+			return difference{}
+		}
+		why := fmt.Sprintf("the file has %s, the Go type %s", npy.Quote(got.Str), npy.Quote(want.Str))
+		if note := Unmappable(got); note != "" {
+			why += " (" + note + ")"
+		}
+		gOrder, gKind, gSize := got.Parts()
+		wOrder, wKind, wSize := want.Parts()
+		other := gKind == wKind && gSize == wSize && gOrder != wOrder
+		return difference{path: orRecord(path), why: why, otherOrder: other}
+	}
+	if len(got.Fields) != len(want.Fields) {
+		return difference{path: orRecord(path), why: fmt.Sprintf("the file has %d fields, the Go type %d", len(got.Fields), len(want.Fields))}
+	}
+	for i, g := range got.Fields {
+		w := want.Fields[i]
+		fpath := strings.TrimPrefix(path+"."+w.Name, ".")
+		if w.Padding() {
+			fpath = strings.TrimPrefix(fmt.Sprintf("%s.(padding %d)", path, i), ".")
+		}
+		switch {
+		case g.Name != w.Name:
+			return difference{path: fpath, why: fmt.Sprintf("field %d is named %s in the file, %s in the Go type", i, npy.Quote(g.Name), npy.Quote(w.Name))}
+		case !slices.Equal(g.Shape, w.Shape):
+			return difference{path: fpath, why: fmt.Sprintf("the file has shape %v, the Go type %v", g.Shape, w.Shape)}
+		}
+		if d := mismatch(g.Type, w.Type, fpath); d.path != "" {
+			return d
+		}
+	}
+	return difference{}
+}
+
+func orRecord(path string) string {
+	if path == "" {
+		return "the record"
+	}
+	return path
+}
+
+// Unmappable says what d is if it is a plain type that no flat Go type
+// maps ("a unicode string, which no flat Go type maps"), or returns "".
+func Unmappable(d npy.DType) string {
+	if d.Structured() {
+		return ""
+	}
+	what := ""
+	switch _, k, n := d.Parts(); {
+	case k == 'O':
+		what = "Python objects"
+	case k == 'U':
+		what = "a unicode string"
+	case k == 'S' || k == 'a':
+		what = "a byte string"
+	case k == 'b' || k == '?':
+		what = "numpy's bool"
+	case k == 'M' || k == 'm':
+		what = "a datetime"
+	case k == 'f' && n == 2:
+		what = "a half-precision float"
+	case k == 'f' && n > 8, k == 'c' && n > 16:
+		what = "an extended-precision float"
+	default:
+		return ""
+	}
+	return what + ", which no flat Go type maps"
+}
