@@ -573,3 +573,38 @@ func TestArrayGrowthOutOfAddressSpace(t *testing.T) {
 	checkRecs(t, r, n)
 	mustClose(t, r)
 }
+
+// TestArrayRotatedWhileWritten moves an array away while its writer runs,
+// as a user rotating a log by hand does, and opens a new writer at the old
+// name: the new file's sidecar is the moved file's writer's, and the error
+// says so, and which process holds it where the OS tells.
+func TestArrayRotatedWhileWritten(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows does not move a file that a writer has open")
+	}
+	dir := tempDir(t)
+	live, rotated := filepath.Join(dir, "live.npy"), filepath.Join(dir, "live.1.npy")
+	w := syncedArray(t, live, 3)
+	if err := os.Rename(live, rotated); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Create[rec](live)
+	if !w.w.inode {
+		if !errSays(err, ErrLocked, "another writer") {
+			t.Fatalf("Create at the old name: got %v; want ErrLocked", err)
+		}
+	} else if !errSays(err, ErrLocked, "the sidecar is held by the writer of another file") || !strings.Contains(err.Error(), live+arrayfile.Suffix) {
+		t.Fatalf("Create at the old name: got %v; want ErrLocked, naming the sidecar held by the moved file's writer", err)
+	}
+	if runtime.GOOS == "linux" && !strings.Contains(err.Error(), fmt.Sprintf("(process %d)", os.Getpid())) {
+		t.Errorf("%v does not name this process, which holds the lock", err)
+	}
+	if _, err := os.Stat(live); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the failed Create left %s: %v", live, err)
+	}
+	mustClose(t, w)
+	a := mustCreate[rec](t, live)
+	mustClose(t, a)
+	checkClosedFile(t, rotated, 3)
+	checkClosedFile(t, live, 0)
+}

@@ -3,6 +3,7 @@ package mmap
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -104,9 +105,9 @@ func lockOpenSidecar(sp string, f *os.File, file fileid.Info, inodeLocked bool) 
 			return nil, wrapErr("lock", sp, err)
 		}
 		if inodeLocked {
-			return nil, wrapErr("", sp, errorf(ErrLocked, "the sidecar is held by the writer of another file, one that had this name and was moved or replaced while its writer ran; close that writer first"))
+			return nil, wrapErr("lock", sp, errorf(ErrLocked, "the sidecar is held by the writer of another file%s, one that had this name and was moved or replaced while its writer ran; close that writer first", byProcess(info)))
 		}
-		return nil, wrapErr("", sp, errorf(ErrLocked, "another writer has the array open (in this process or another); an Array has one writer at a time"))
+		return nil, wrapErr("lock", sp, errorf(ErrLocked, "another writer%s has the array open; an Array has one writer at a time", byProcess(info)))
 	}
 	if now, err := fileid.OpenNoFollow(sp, os.O_RDONLY, 0); err == nil {
 		nowInfo, err := fileid.Stat(now)
@@ -118,6 +119,19 @@ func lockOpenSidecar(sp string, f *os.File, file fileid.Info, inodeLocked bool) 
 	withFD(f, unlockFile)
 	f.Close() // removed or replaced between the open and the lock
 	return nil, nil
+}
+
+// byProcess names the processes that hold a lock on the file whose
+// identity is id, where the OS tells (fileid.Holders): " (process 1234)".
+func byProcess(id fileid.Info) string {
+	pids := fileid.Holders(id)
+	switch len(pids) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf(" (process %d)", pids[0])
+	}
+	return fmt.Sprintf(" (one of the processes %v)", pids)
 }
 
 // sidecarError names the sidecar sp in err, an error of opening it, and

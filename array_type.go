@@ -16,13 +16,16 @@ import (
 // crash-safe, and turns the rules' refusals into the package's errors.
 
 // Descr returns T's numpy descr, the text an Array file's header gives as
-// 'descr': Python's repr of the type, such as '<f8' or
-// [('Time', '<i8'), ('Value', '<f4'), (‹empty›, '|V4')], where ‹empty› is
-// Python's empty string, two single quotes. Field names are the Go names,
-// or those that `npy:"name"` struct tags give; blank fields are padding.
-// For an array type T, such as [768]float32, the descr is that of the
-// element ('<f4'), and each record adds its dimensions to the array's
-// shape: (count, 768). Use it to build a numpy.memmap by hand:
+// 'descr': Python's repr of the type, such as
+//
+//	'<f8'
+//	[('Time', '<i8'), ('Value', '<f4'), ('', '|V4')]
+//
+// Field names are the Go names, or those that `npy:"name"` struct tags
+// give; blank fields are padding, unnamed, as in the second example. For an array
+// type T, such as [768]float32, the descr is that of the element ('<f4'),
+// and each record adds its dimensions to the array's shape: (count, 768).
+// Use it to build a numpy.memmap by hand:
 //
 //	np.memmap(path, dtype=np.dtype(ast.literal_eval(descr)), offset=...)
 func Descr[T any]() (string, error) {

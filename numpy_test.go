@@ -3,6 +3,8 @@ package mmap
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -10,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/typedmmap/mmap/internal/npy"
@@ -30,6 +33,25 @@ var numpyPython = sync.OnceValues(func() (string, error) {
 	return "", errors.Join(errs...)
 })
 
+// numpySkipped counts the tests skipped for want of numpy.
+var numpySkipped atomic.Int32
+
+// tellNumpySkipped says, on the terminal, where there is one, that tests
+// were skipped for want of numpy: go test shows nothing of a package that
+// passes, skips included, unless -v.
+func tellNumpySkipped() {
+	n := numpySkipped.Load()
+	if n == 0 {
+		return
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
+	if err != nil {
+		return // no terminal: -v shows the skips
+	}
+	defer tty.Close()
+	fmt.Fprintf(tty, "mmap: %d tests against numpy skipped: no Python here imports numpy (tried python3, /usr/bin/python3, python); apt-get install python3-numpy\n", n)
+}
+
 func lastLine(s string) string {
 	s = strings.TrimSpace(s)
 	return s[strings.LastIndexByte(s, '\n')+1:]
@@ -45,6 +67,7 @@ func python(t *testing.T, script string, args ...string) string {
 	}
 	py, err := numpyPython()
 	if err != nil {
+		numpySkipped.Add(1)
 		cannotRun(t, "no Python here can import numpy (apt-get install python3-numpy): %v", err)
 	}
 	cmd := exec.Command(py, append([]string{"-c", "import numpy as np, sys\n" + script}, args...)...)

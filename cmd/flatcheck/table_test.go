@@ -1,6 +1,7 @@
 package main
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -152,7 +153,14 @@ func flatTable() []tableRow {
 		}], "field _ is string"},
 		{"a func field", mmap.CheckType[struct{ F func(x int) }], "field F is func(int)"},
 		{"an interface field", mmap.CheckType[struct{ I interface{ M() } }], "field I is interface { M() }"},
-		{"a struct of another package", mmap.CheckType[time.Time], "field loc is *time.Location"},
+		{"a struct of another package", mmap.CheckType[struct{ W sync.WaitGroup }], "field W.noCopy"},
+		{"time.Time", mmap.CheckType[time.Time], "it is time.Time: it holds a pointer (its *time.Location), which means nothing in a file; store the time as int64 Unix nanoseconds"},
+		{"a time.Time field", mmap.CheckType[struct {
+			At    time.Time
+			Value float64
+		}], "field At is time.Time: it holds a pointer (its *time.Location), which means nothing in a file; store the time as int64 Unix nanoseconds (t.UnixNano(), time.Unix(0, n))"},
+		{"a slice of int", mmap.CheckType[struct{ S []int }], "field S is []int: a slice holds a pointer, which means nothing in a file; use a [N]int64 array"},
+		{"a slice of arrays of bool", mmap.CheckType[[][2]bool], "use a [N][2]uint8 array"},
 		{"an embedded struct", mmap.CheckType[struct {
 			tPoint
 			S []tPoint

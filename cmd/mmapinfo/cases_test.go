@@ -362,7 +362,7 @@ func reportCases() []reportCase {
 				return writeFile(t, header(t, d, nil, 1), make([]byte, 12))
 			},
 			kind: kindNPY, status: unusable, openErr: "ErrType", count: 1,
-			says: []string{"which no flat Go type lays out as the file does: 4 bytes of implicit padding after field a"},
+			says: []string{"which no flat Go type lays out as the file does: field b ('" + string(npy.HostOrder) + "i8') is at offset 4 of a record, and a Go int64 needs a multiple of 8; save the array from numpy with align=True"},
 		},
 		{
 			name: "a type whose size overflows",

@@ -78,6 +78,8 @@ func TestMismatch(t *testing.T) {
 		{"another size", "'<f4'", "'<f8'", "the record", "the file has '<f4', the Go type '<f8'", false},
 		{"the other byte order", "[('a', [('b', '>f8')])]", "[('a', [('b', '<f8')])]", "a.b", "'>f8'", true},
 		{"a name", "[('a', '<f8'), ('c', '<f8')]", "[('a', '<f8'), ('b', '<f8')]", "b", "named 'c' in the file", false},
+		{"a name another case", "[('time', '<i8')]", "[('Time', '<i8')]", "Time", "field 0 is named 'time' in the file, 'Time' in the Go type; give the Go field the file's name with a tag, `npy:\"time\"`", false},
+		{"a name where the Go type has padding", "[('a', '<f8'), ('v', '|V4')]", "[('a', '<f8'), ('', '|V4')]", "(padding 1)", "named 'v' in the file, '' in the Go type", false},
 		{"a subarray", "[('a', '<f8', (3,))]", "[('a', '<f8', (4,))]", "a", "shape [3]", false},
 		{"structured and plain", "[('a', '<f8')]", "'<f8'", "the record", "the file has a struct, the Go type a number", false},
 		{"plain and structured", "'<f8'", "[('a', '<f8')]", "the record", "the file has a number, the Go type a struct", false},
@@ -345,4 +347,38 @@ func header(dict string, major int) []byte {
 		b = append(b, ' ')
 	}
 	return append(b, '\n')
+}
+
+// TestGoTypeOf builds the Go type of a file's records, or says why there
+// is none, as a user who made the file in numpy would want to read it.
+func TestGoTypeOf(t *testing.T) {
+	for _, c := range []struct {
+		descr string
+		shape string
+		want  string // the Go type, or what the refusal says
+	}{
+		{"'<f8'", "(2,)", "float64"},
+		{"'<f4'", "(2, 3)", "[3]float32"},
+		{"[('time', '<i8'), ('', '|V4'), ('v', '<f4')]", "(2,)", "struct { time int64; _ [4]byte; v float32 }"},
+		{"[('type', '<i8')]", "(2,)", "struct { F0 int64 `npy:\"type\"` }"},
+		{"[('a', '<i4'), ('b', '<i8')]", "(2,)", "field b ('<i8') is at offset 4 of a record, and a Go int64 needs a multiple of 8; save the array from numpy with align=True"},
+		{"[('a', '<i8'), ('b', '<i4')]", "(2,)", "the record is 12 bytes, not a multiple of 8, the alignment of its fields"},
+		{"[('p', [('x', '<i2'), ('y', '<i4')])]", "(2,)", "field p.y ('<i4') is at offset 2 of a record"},
+		{"[('s', '|S8')]", "(2,)", "field s: '|S8' is a byte string"},
+		{"[('v', '|V4')]", "(2,)", "raw bytes (numpy's void), which a Go type holds only as unnamed padding, a `_ [4]byte` field"},
+	} {
+		d := strings.ReplaceAll(c.descr, "<", string(npy.HostOrder))
+		h, err := npy.Parse(header("{'descr': "+d+", 'fortran_order': False, 'shape': "+c.shape+", }", 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.ReplaceAll(c.want, "<", string(npy.HostOrder))
+		g, typ, r := GoTypeOf(h)
+		switch {
+		case r != nil && (r.Reason != NoGoType || !strings.Contains(r.Msg, want)):
+			t.Errorf("%s: refused %v; want %q", c.descr, r, want)
+		case r == nil && (g.String() != want || typ.Name != want):
+			t.Errorf("%s: got %s (%s); want %s", c.descr, g, typ.Name, want)
+		}
+	}
 }

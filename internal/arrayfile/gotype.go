@@ -87,6 +87,9 @@ func GoTypeOf(h *npy.Header) (*GoType, Type, *Refusal) {
 	}
 	l, ferr := flat.Check(t)
 	if ferr != nil {
+		if why := packed(t, h.DType, "", 0); why != "" {
+			return nil, Type{}, refuse(NoGoType, "holds packed records of %s, which no flat Go type lays out as the file does: %s", h.DType, why)
+		}
 		// The fix flat proposes is for a Go type; the file's layout is fixed.
 		why, _, _ := strings.Cut(ferr.Problem, "; ")
 		return nil, Type{}, refuse(NoGoType, "holds records of %s, which no flat Go type lays out as the file does: %s", h.DType, why)
@@ -162,3 +165,39 @@ func inField(path string) string {
 	}
 	return "field " + path + ": "
 }
+
+// packed says where the record t, built from the numpy type d and lying at
+// offset off of a record, puts a field at an offset that its Go type cannot
+// be at, as numpy's packed records do (np.dtype without align=True), and
+// how to fix it; "" if nowhere.
+func packed(t *GoType, d npy.DType, path string, off int) string {
+	if t.kind != flat.Struct {
+		return ""
+	}
+	at, align := off, 1
+	fields := d.Merged().Fields
+	for i, f := range t.fields {
+		fpath := strings.TrimPrefix(path+"."+fields[i].Name, ".")
+		fl, err := flat.Check(f.Type)
+		if err != nil {
+			if inner, ok := f.Type.(*GoType); ok {
+				if why := packed(inner, fields[i].Type, fpath, at); why != "" {
+					return why
+				}
+			}
+			return ""
+		}
+		if f.Name != "_" && at%fl.Align != 0 {
+			return fmt.Sprintf("field %s (%s) is at offset %d of a record, and a Go %s needs a multiple of %d; %s", fpath, fields[i].Type, at, f.Type, fl.Align, alignTrue)
+		}
+		at += fl.Size
+		align = max(align, fl.Align)
+	}
+	if size := at - off; size%align != 0 {
+		return fmt.Sprintf("%s is %d bytes, not a multiple of %d, the alignment of its fields, so the next one in an array would not be aligned; %s", orRecord(path), size, align, alignTrue)
+	}
+	return ""
+}
+
+// alignTrue is the fix for a packed record.
+const alignTrue = "save the array from numpy with align=True (np.dtype([...], align=True)), which pads records as Go lays them out"

@@ -131,6 +131,8 @@ func mismatch(got, want npy.DType, path string) difference {
 			fpath = strings.TrimPrefix(fmt.Sprintf("%s.(padding %d)", path, i), ".")
 		}
 		switch {
+		case g.Name != w.Name && g.Name != "" && !w.Padding():
+			return difference{path: fpath, why: fmt.Sprintf("field %d is named %s in the file, %s in the Go type; give the Go field the file's name with a tag, `npy:%s`", i, npy.Quote(g.Name), npy.Quote(w.Name), strconv.Quote(g.Name))}
 		case g.Name != w.Name:
 			return difference{path: fpath, why: fmt.Sprintf("field %d is named %s in the file, %s in the Go type", i, npy.Quote(g.Name), npy.Quote(w.Name))}
 		case !slices.Equal(g.Shape, w.Shape):

@@ -226,6 +226,8 @@ func (w walker) walk(t Type, path string) (*Layout, *Error) {
 			return nil, err
 		}
 		return &Layout{Kind: Array, Size: elem.Size * t.Len(), Align: elem.Align, Len: t.Len(), Elem: elem}, nil
+	case k == Struct && t.String() == "time.Time":
+		return nil, w.fault(path, "time.Time: it holds a pointer (its *time.Location), which means nothing in a file; store the time as int64 Unix nanoseconds (t.UnixNano(), time.Unix(0, n))")
 	case k == Struct:
 		return w.walkStruct(t, path)
 	}
@@ -283,14 +285,38 @@ func (w walker) reject(t Type, path string) *Error {
 	case String:
 		why = fmt.Sprintf("%s: a string holds a pointer, which means nothing in a file; use a [N]byte array", t)
 	case Slice:
-		why = fmt.Sprintf("%s: a slice holds a pointer, which means nothing in a file; use a [N]%s array", t, t.Elem())
+		why = fmt.Sprintf("%s: a slice holds a pointer, which means nothing in a file; use a [N]%s array", t, flatName(t.Elem()))
 	default:
 		why = fmt.Sprintf("%s (%s): it holds a pointer, which means nothing in a file; use a [N]byte array or an index", t, t.Kind())
 	}
+	return w.fault(path, why)
+}
+
+// fault is the Error for the type at path: "it is " or "field path is ",
+// then why.
+func (w walker) fault(path, why string) *Error {
 	if path == "" {
 		return &Error{Type: w.root.String(), Problem: "it is " + why}
 	}
 	return &Error{Type: w.root.String(), Field: path, Problem: "field " + path + " is " + why}
+}
+
+// flatName names the flat type to use for t in a fix: t itself, or the
+// sized number or byte array that stands for what is not flat in it.
+func flatName(t Type) string {
+	switch t.Kind() {
+	case Int:
+		return "int64"
+	case Uint, Uintptr:
+		return "uint64"
+	case Bool:
+		return "uint8"
+	case String:
+		return "[N]byte"
+	case Array:
+		return "[" + strconv.Itoa(t.Len()) + "]" + flatName(t.Elem())
+	}
+	return t.String()
 }
 
 func joinPath(path, name string) string {
