@@ -299,7 +299,7 @@ func (s *sidecar) writeSlot(count int64, header []byte) error {
 	slot := s.m[at : at+s.ctl.SlotSize]
 	arrayfile.PutSlot(slot, arrayfile.Slot{Seq: s.seq + 1, Count: count, Header: header})
 	if err := slot.Flush(); err != nil {
-		return err
+		return wrapErr("flush", s.path, err)
 	}
 	s.seq++
 	s.next = 1 - s.next
@@ -354,7 +354,7 @@ func (s *sidecar) close() error {
 	if s.locked {
 		err = errors.Join(err, withFD(s.f, unlockFile))
 	}
-	return errors.Join(err, s.f.Close())
+	return wrapErr("close", s.path, errors.Join(err, s.f.Close()))
 }
 
 // remove closes the sidecar and removes it: its writer does, when no
@@ -366,7 +366,7 @@ func (s *sidecar) close() error {
 // goes after it is closed, or stays if another writer opened it meanwhile,
 // which is harmless.
 func (s *sidecar) remove() error {
-	err := s.m.Unmap()
+	err := wrapErr("unmap", s.path, s.m.Unmap())
 	s.m = nil
 	mine := s.named()
 	removed := mine && os.Remove(s.path) == nil

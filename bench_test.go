@@ -154,3 +154,54 @@ func BenchmarkSync(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOpenArray opens an Array file of 1M records as a reader and as
+// the writer, and closes it: the checks of the file (its type, its header,
+// its sidecar) against mapping the same file as bytes.
+func BenchmarkOpenArray(b *testing.B) {
+	path := filepath.Join(tempDir(b), "open.npy")
+	a, err := Create[benchRec](path, WithCapacity(1<<20))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := a.Append(make([]benchRec, 1<<20)...); err != nil {
+		b.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		b.Fatal(err)
+	}
+	for _, prot := range []struct {
+		name string
+		prot int
+	}{{"RDONLY", RDONLY}, {"RDWR", RDWR}} {
+		b.Run("impl=Open/prot="+prot.name, func(b *testing.B) {
+			for b.Loop() {
+				a, err := Open[benchRec](path, prot.prot)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if a.Len() != 1<<20 {
+					b.Fatalf("Len %d", a.Len())
+				}
+				if err := a.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("impl=os.Open+Map", func(b *testing.B) {
+		for b.Loop() {
+			f, err := os.Open(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			m, err := Map(f, RDONLY, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := errors.Join(m.Unmap(), f.Close()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
