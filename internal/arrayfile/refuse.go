@@ -100,16 +100,21 @@ func Check(h *npy.Header, count, size int64, t *Type) []*Refusal {
 			refusals = append(refusals, r)
 		}
 	}
-	_, own, noType := GoTypeOf(h)
-	switch {
-	case noType != nil:
-		add(noType)
-		t = nil
-	case t == nil:
-		t = &own
-	}
-	if t != nil {
-		add(checkType(h, t))
+	// A file of the type asked for has a Go type; only a file of another
+	// one may have none, which is said first.
+	mismatched := t == nil || checkType(h, t) != nil
+	if mismatched {
+		_, own, noType := GoTypeOf(h)
+		switch {
+		case noType != nil:
+			add(noType)
+			t = nil
+		case t == nil:
+			t = &own
+		}
+		if t != nil {
+			add(checkType(h, t))
+		}
 	}
 	switch {
 	case len(h.Shape) == 0:
