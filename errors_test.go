@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io/fs"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -12,15 +11,16 @@ import (
 // named is the one whose operation failed, "mmap:" comes once, and
 // errors.Is and errors.As still find what was wrapped.
 func TestWrapErr(t *testing.T) {
-	sidecarErr := &fs.PathError{Op: "open", Path: "dir/data.npy.meta", Err: syscall.EACCES}
+	osErr := errors.New("no space left on device") // as an OS error, not one of the package's
+	sidecarErr := &fs.PathError{Op: "open", Path: "dir/data.npy.meta", Err: fs.ErrPermission}
 	for _, c := range []struct {
 		name string
 		err  error
 		want string
 		is   error
 	}{
-		{"the OS's error of the file", syscall.ENOSPC, "mmap: allocate dir/data.npy: " + syscall.ENOSPC.Error(), syscall.ENOSPC},
-		{"the OS's error of the sidecar, which os named", sidecarErr, "mmap: open dir/data.npy.meta: " + syscall.EACCES.Error(), fs.ErrPermission},
+		{"the OS's error of the file", osErr, "mmap: allocate dir/data.npy: no space left on device", osErr},
+		{"the OS's error of the sidecar, which os named", sidecarErr, "mmap: open dir/data.npy.meta: " + fs.ErrPermission.Error(), fs.ErrPermission},
 		{"a problem of the package's own", errorf(ErrLocked, "readers have it open"), "mmap: dir/data.npy: readers have it open", ErrLocked},
 		{"a problem named by the sidecar's path", wrapErr("lock", "dir/data.npy.meta", errorf(ErrLocked, "held")), "mmap: dir/data.npy.meta: held", ErrLocked},
 		{"a range error of a lower layer", &RangeError{Offset: 1, Length: 2, Size: 0, Problem: pastTheEnd}, "mmap: dir/data.npy: region at offset 1, length 2 starts past the end (size 0)", ErrRange},
