@@ -23,23 +23,32 @@ var (
 	_ func(*mmap.MMap) error                                  = (*mmap.MMap).Unmap
 )
 
-// TestMmapGoProgram is the shape of a typical mmap-go program: map a file
-// read-write, change it, flush, unmap, and see the change in the file.
-func TestMmapGoProgram(t *testing.T) {
+// compatFile creates a file in a new directory, as a program written for
+// mmap-go would, and closes and removes both when the test ends (one by
+// one, as Wine can).
+func compatFile(t *testing.T) *os.File {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "mmap-compat-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := dir + string(os.PathSeparator) + "f"
-	defer func() {
-		os.Remove(path)
-		os.Remove(dir)
-	}()
+	path := filepath.Join(dir, "f")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() {
+		f.Close()
+		os.Remove(path)
+		os.Remove(dir)
+	})
+	return f
+}
+
+// TestMmapGoProgram is the shape of a typical mmap-go program: map a file
+// read-write, change it, flush, unmap, and see the change in the file.
+func TestMmapGoProgram(t *testing.T) {
+	f := compatFile(t)
 	if _, err := f.Write([]byte("0123456789ABCDEF")); err != nil {
 		t.Fatal(err)
 	}
@@ -83,20 +92,8 @@ func TestMmapGoProgram(t *testing.T) {
 // without growing it, the last window is refused (README).
 func TestFixedWindowsOverAShorterFile(t *testing.T) {
 	const window, segment, step = 16 << 10, 100000, 1000
-	dir, err := os.MkdirTemp("", "mmap-compat-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "0.dat")
-	defer func() {
-		os.Remove(path)
-		os.Remove(dir)
-	}()
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := compatFile(t)
+	path := f.Name()
 	if err := f.Truncate(segment); err != nil {
 		t.Fatal(err)
 	}
