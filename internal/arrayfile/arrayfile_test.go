@@ -364,6 +364,7 @@ func TestGoTypeOf(t *testing.T) {
 		{"[('a', '<i4'), ('b', '<i8')]", "(2,)", "field b ('<i8') is at offset 4 of a record, and a Go int64 needs a multiple of 8; save the array from numpy with align=True"},
 		{"[('a', '<i8'), ('b', '<i4')]", "(2,)", "the record is 12 bytes, not a multiple of 8, the alignment of its fields"},
 		{"[('p', [('x', '<i2'), ('y', '<i4')])]", "(2,)", "field p.y ('<i4') is at offset 2 of a record"},
+		{"[('', '|V1'), ('', '|V1'), ('a', '<i2'), ('b', '<i8')]", "(2,)", "field b ('<i8') is at offset 4 of a record"},
 		{"[('s', '|S8')]", "(2,)", "field s: '|S8' is a byte string"},
 		{"[('v', '|V4')]", "(2,)", "raw bytes (numpy's void), which a Go type holds only as unnamed padding, a `_ [4]byte` field"},
 	} {

@@ -17,6 +17,7 @@ func FuzzCheck(f *testing.F) {
 	f.Add(header("{'descr': [('a', '<f8', (2, 3)), ('', '|V4'), ('b', [('c', '>i2')])], 'fortran_order': False, 'shape': (3, 4), }", 2), int64(1000))
 	f.Add(header("{'shape': (7L,), 'fortran_order': True, \"descr\": u'<c16' # comment\n}", 1), int64(64))
 	f.Add(header("{'descr': '|O', 'fortran_order': False, 'shape': ()}", 1), int64(0))
+	f.Add(header("{'descr': [('', '|V1'), ('', '|V1'), ('a', '<i2'), ('p', [('x', '<i1'), ('y', '<f8')])], 'fortran_order': False, 'shape': (2,), }", 1), int64(300))
 	f.Fuzz(func(t *testing.T, b []byte, size int64) {
 		st, r := Decide(b, nil)
 		if _, err := npy.Parse(b); (err == nil) != (r == nil) {

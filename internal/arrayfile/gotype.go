@@ -175,7 +175,7 @@ func packed(t *GoType, d npy.DType, path string, off int) string {
 		return ""
 	}
 	at, align := off, 1
-	fields := d.Merged().Fields
+	fields := d.Fields // one for each of t's, as fromDType built them
 	for i, f := range t.fields {
 		fpath := strings.TrimPrefix(path+"."+fields[i].Name, ".")
 		fl, err := flat.Check(f.Type)
