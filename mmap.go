@@ -51,39 +51,59 @@ func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, err
 // mapRegion is MapRegion; pastEOF says whether a region may run past the
 // end of the file.
 func mapRegion(f *os.File, length int, prot, flags int, offset int64, pastEOF bool) (MMap, error) {
+	n, err := regionOf(f, length, prot, flags, offset, pastEOF)
+	if err != nil {
+		return nil, err
+	}
+	return mapLength(f, n, prot, flags, offset)
+}
+
+// regionOf checks the arguments of a mapping and returns how many bytes it
+// maps: length for ANON; for a file, what region allows of its size.
+func regionOf(f *os.File, length int, prot, flags int, offset int64, pastEOF bool) (int, error) {
 	if prot&^knownProt != 0 {
-		return nil, errorf(ErrInvalid, "unknown prot bits %#x (use RDONLY, RDWR, COPY, EXEC)", prot&^knownProt)
+		return 0, errorf(ErrInvalid, "unknown prot bits %#x (use RDONLY, RDWR, COPY, EXEC)", prot&^knownProt)
 	}
 	if flags&^knownFlags != 0 {
-		return nil, errorf(ErrInvalid, "unknown flags bits %#x (use ANON, POPULATE)", flags&^knownFlags)
+		return 0, errorf(ErrInvalid, "unknown flags bits %#x (use ANON, POPULATE)", flags&^knownFlags)
 	}
 	if flags&ANON != 0 {
 		if length <= 0 || offset != 0 {
-			return nil, errorf(ErrInvalid, "ANON needs a positive length and offset 0, got length %d, offset %d", length, offset)
+			return 0, errorf(ErrInvalid, "ANON needs a positive length and offset 0, got length %d, offset %d", length, offset)
 		}
-		return mapAligned(nil, 0, 0, length, prot, flags)
+		return length, nil
 	}
 	if f == nil {
-		return nil, errorf(ErrInvalid, "nil file")
+		return 0, errorf(ErrInvalid, "nil file")
 	}
-	var m MMap
+	var n int
 	err := withFD(f, func(fd uintptr) error {
 		size, err := fileSize(fd)
 		if err != nil {
 			return wrapErr("stat", f.Name(), err)
 		}
-		n, err := region(size, offset, int64(length), pastEOF)
-		if err != nil || n == 0 {
-			m = MMap{}
-			return err
-		}
+		n, err = region(size, offset, int64(length), pastEOF)
+		return err
+	})
+	return n, err
+}
+
+// mapLength maps the n bytes at offset of f (or anonymous memory) that
+// regionOf allowed; none is an empty MMap.
+func mapLength(f *os.File, n int, prot, flags int, offset int64) (MMap, error) {
+	if n == 0 {
+		return MMap{}, nil
+	}
+	if flags&ANON != 0 {
+		return mapAligned(nil, 0, 0, n, prot, flags)
+	}
+	var m MMap
+	err := withFD(f, func(fd uintptr) error {
+		var err error
 		m, err = mapAligned(f, fd, offset, n, prot, flags)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
+	return m, err
 }
 
 // region checks that length bytes at offset lie within size bytes, or, if

@@ -48,10 +48,16 @@ func MapSliceRegion[T any](f *os.File, n int, prot, flags int, offset int64) (Sl
 		}
 		length = n * l.size
 	}
-	if offset == 0 && flags&ANON == 0 && isNPY(f) {
+	size, err := regionOf(f, length, prot, flags, offset, false)
+	switch {
+	case err != nil:
+		return nil, err
+	case size%l.size != 0:
+		return nil, &SizeError{Type: l.name, Length: int64(size), ElemSize: l.size}
+	case offset == 0 && flags&ANON == 0 && isNPY(f):
 		return nil, wrapErr("map", f.Name(), errorf(ErrInvalid, "the file starts with a .npy header, which is not records of %s; Open[%s] maps its records", l.name, l.name))
 	}
-	m, err := mapRegion(f, length, prot, flags, offset, false)
+	m, err := mapLength(f, size, prot, flags, offset)
 	if err != nil {
 		return nil, err
 	}
