@@ -18,6 +18,7 @@ import (
 type sidecar struct {
 	path  string
 	f     *os.File
+	id    fileid.Info // the writer's: the sidecar's own identity, as it was locked
 	m     MMap
 	ctl   arrayfile.Control
 	slots [2]arrayfile.Slot // the slots as read when it was opened
@@ -70,29 +71,33 @@ func lockSidecar(sp string, file fileid.Info, inodeLocked bool) (*sidecar, error
 			created = false
 			f, err = fileid.OpenNoFollow(sp, os.O_RDWR, 0)
 		}
-		if errors.Is(err, fs.ErrNotExist) {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
 			continue // removed between the two opens
-		}
-		if err != nil {
+		case err != nil:
 			return nil, sidecarError(sp, err)
 		}
 		s, err := lockOpenSidecar(sp, f, file, inodeLocked)
+		if s != nil {
+			s.created = created
+		}
 		if err != nil || s != nil {
-			if err != nil {
-				f.Close()
-			}
-			if s != nil {
-				s.created = created
-			}
 			return s, err
 		}
+		// Removed or replaced between the open and the lock.
 	}
-	return nil, wrapErr("", sp, errorf(ErrLocked, "the sidecar was removed or replaced each of the %d times it was opened", maxSidecarTries))
+	return nil, wrapErr("lock", sp, errorf(ErrLocked, "the sidecar was removed or replaced each of the %d times it was opened", maxSidecarTries))
 }
 
-// lockOpenSidecar checks and locks f, the sidecar sp just opened. It
-// returns nil and no error when sp no longer names f once it is locked.
-func lockOpenSidecar(sp string, f *os.File, file fileid.Info, inodeLocked bool) (*sidecar, error) {
+// lockOpenSidecar checks and locks f, the sidecar sp just opened (created,
+// if created), and returns it; or, having closed f, an error, or nil and no
+// error when sp no longer names f once it is locked.
+func lockOpenSidecar(sp string, f *os.File, file fileid.Info, inodeLocked bool) (s *sidecar, err error) {
+	defer func() {
+		if s == nil {
+			f.Close()
+		}
+	}()
 	info, err := fileid.Stat(f)
 	if err != nil {
 		return nil, err
@@ -109,16 +114,11 @@ func lockOpenSidecar(sp string, f *os.File, file fileid.Info, inodeLocked bool) 
 		}
 		return nil, wrapErr("lock", sp, errorf(ErrLocked, "another writer%s has the array open; an Array has one writer at a time", byProcess(info)))
 	}
-	if now, err := fileid.OpenNoFollow(sp, os.O_RDONLY, 0); err == nil {
-		nowInfo, err := fileid.Stat(now)
-		now.Close()
-		if err == nil && nowInfo.Same(info) {
-			return &sidecar{path: sp, f: f, locked: true}, nil
-		}
+	if !fileid.Names(sp, info) {
+		withFD(f, unlockFile)
+		return nil, nil
 	}
-	withFD(f, unlockFile)
-	f.Close() // removed or replaced between the open and the lock
-	return nil, nil
+	return &sidecar{path: sp, f: f, id: info, locked: true}, nil
 }
 
 // byProcess names the processes that hold a lock on the file whose
@@ -139,18 +139,11 @@ func byProcess(id fileid.Info) string {
 func sidecarError(sp string, err error) error {
 	switch {
 	case errors.Is(err, fileid.ErrNotRegular):
-		return wrapErr("", sp, errorf(ErrInvalid, "refused as the sidecar: %v; a sidecar is never followed or written through. Remove it if no writer of the array is running", err))
-	case errors.Is(err, fs.ErrPermission) && !isOSError(err):
-		return wrapErr("", sp, errorf(fs.ErrPermission, "refused as the sidecar: %v. Remove it if no writer of the array is running", err))
+		return wrapErr("open", sp, errorf(ErrInvalid, "refused as the sidecar: %v; a sidecar is never followed or written through. Remove it if no writer of the array is running", err))
+	case errors.Is(err, fileid.ErrUntrusted):
+		return wrapErr("open", sp, errorf(fs.ErrPermission, "refused as the sidecar: %v. Remove it if no writer of the array is running", err))
 	}
 	return wrapErr("open", sp, err)
-}
-
-// isOSError reports whether err is an error of a system call (such as
-// EACCES, which also matches fs.ErrPermission).
-func isOSError(err error) bool {
-	var pe *fs.PathError
-	return errors.As(err, &pe)
 }
 
 // openSidecar opens, read-only, the sidecar sp of the array file whose
@@ -368,23 +361,11 @@ func (s *sidecar) close() error {
 func (s *sidecar) remove() error {
 	err := wrapErr("unmap", s.path, s.m.Unmap())
 	s.m = nil
-	mine := s.named()
+	mine := fileid.Names(s.path, s.id)
 	removed := mine && os.Remove(s.path) == nil
 	err = errors.Join(err, s.close())
 	if mine && !removed {
 		_ = os.Remove(s.path)
 	}
 	return err
-}
-
-// named reports whether the sidecar's path still names it.
-func (s *sidecar) named() bool {
-	now, err := fileid.OpenNoFollow(s.path, os.O_RDONLY, 0)
-	if err != nil {
-		return false
-	}
-	defer now.Close()
-	a, errA := fileid.Stat(s.f)
-	b, errB := fileid.Stat(now)
-	return errA == nil && errB == nil && a.Same(b)
 }

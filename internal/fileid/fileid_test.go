@@ -170,3 +170,54 @@ func TestTrust(t *testing.T) {
 		})
 	}
 }
+
+// TestResolve resolves a symbolic link to the file it leads to, refuses one
+// that leads to another file than the one opened, and leaves other names as
+// they are.
+func TestResolve(t *testing.T) {
+	dir := tempDir(t)
+	a, b, link := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "link")
+	for _, p := range []string{a, b} {
+		if err := os.WriteFile(p, []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info := func(p string) Info {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		i, err := Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i
+	}
+	ia, ib := info(a), info(b)
+	if got, err := Resolve(a, ia); got != a || err != nil {
+		t.Errorf("a file: got %q, %v; want it as it is", got, err)
+	}
+	if !Names(a, ia) || Names(a, ib) || Names(filepath.Join(dir, "missing"), ia) {
+		t.Error("Names: wrong for a file, another file, or a missing one")
+	}
+	err := os.Symlink(a, link)
+	if err == nil {
+		_, err = os.Lstat(link) // Wine reports success and makes nothing
+	}
+	if err != nil {
+		if runtime.GOOS == "windows" {
+			t.Skipf("this Windows does not let the test make a symbolic link: %v", err)
+		}
+		t.Fatal(err)
+	}
+	if got, err := Resolve(link, ia); err != nil || !Names(got, ia) {
+		t.Errorf("a link: got %q, %v; want the path of a", got, err)
+	}
+	if Names(link, ia) {
+		t.Error("Names follows a link")
+	}
+	if got, err := Resolve(link, ib); !errors.Is(err, ErrMoved) {
+		t.Errorf("a link to another file than the one opened: got %q, %v; want ErrMoved", got, err)
+	}
+}

@@ -83,17 +83,20 @@ func Resolve(path string, file Info) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f, err := OpenRegular(target, os.O_RDONLY)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	info, err := Stat(f)
-	if err != nil {
-		return "", err
-	}
-	if !info.Same(file) {
+	if !Names(target, file) {
 		return "", fmt.Errorf("%s: %w", path, ErrMoved)
 	}
 	return target, nil
+}
+
+// Names reports whether path, not followed if it is a symbolic link, names
+// the file whose identity is id.
+func Names(path string, id Info) bool {
+	f, err := OpenNoFollow(path, os.O_RDONLY, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	now, err := Stat(f)
+	return err == nil && now.Same(id)
 }

@@ -15,7 +15,7 @@ import (
 // give no one write access that file does not, since whoever can shorten
 // aux can crash the processes that map it. Where the OS has no owners of
 // this kind (Windows), only the names are checked. The error wraps
-// fs.ErrPermission.
+// ErrUntrusted.
 func Trust(aux, file Info, user int, writer bool) error {
 	if writer && aux.Links != 1 {
 		return untrusted("it has %d names (hard links), so it may be another file under this name", aux.Links)
@@ -59,6 +59,9 @@ func access(m fs.FileMode) string {
 	return strings.Join(parts, ", ")
 }
 
+// ErrUntrusted is wrapped by Trust's errors. It wraps fs.ErrPermission.
+var ErrUntrusted = fmt.Errorf("not to be trusted: %w", fs.ErrPermission)
+
 type untrustedError struct{ msg string }
 
 func untrusted(format string, args ...any) error {
@@ -67,4 +70,4 @@ func untrusted(format string, args ...any) error {
 
 func (e *untrustedError) Error() string { return e.msg }
 
-func (e *untrustedError) Unwrap() error { return fs.ErrPermission }
+func (e *untrustedError) Unwrap() error { return ErrUntrusted }
