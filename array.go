@@ -303,8 +303,12 @@ func (a *Array[T]) load() (arrayfile.State, error) {
 		return arrayfile.State{}, err
 	}
 	a.setHeader(st.Header, st.H)
-	a.setCount(int(st.Count))
-	a.w.synced = a.w.count
+	if a.writable {
+		a.setCount(int(st.Count))
+		a.w.synced = a.w.count
+	} else {
+		a.pub.Store(st.Count)
+	}
 	return st, a.mapFile(fi.Size())
 }
 

@@ -17,7 +17,7 @@ import (
 func openRegular(path string, flag int) (*os.File, error) {
 	f, err := fileid.OpenRegular(path, flag)
 	if errors.Is(err, fileid.ErrNotRegular) {
-		return nil, wrapErr("", path, errorf(ErrInvalid, "%v", err))
+		return nil, errorf(ErrInvalid, "%v", err)
 	}
 	return f, err
 }
@@ -40,7 +40,7 @@ func (a *Array[T]) lock(exclusive bool) error {
 		case exclusive:
 			return ErrLocked
 		case time.Now().After(deadline):
-			return wrapErr("", a.path, errorf(ErrLocked, "a writer has held every reader out for %v", lockWait))
+			return errorf(ErrLocked, "a writer has held every reader out for %v", lockWait)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -52,7 +52,7 @@ func (a *Array[T]) lock(exclusive bool) error {
 func (a *Array[T]) lockOutReaders(why string) (func(), error) {
 	if err := a.lock(true); err != nil {
 		if errors.Is(err, ErrLocked) {
-			return nil, wrapErr("", a.path, errorf(ErrLocked, "readers have it open; %s", why))
+			return nil, errorf(ErrLocked, "readers have it open; %s", why)
 		}
 		return nil, err
 	}
@@ -72,11 +72,11 @@ func (a *Array[T]) lockWriter() error {
 		a.w.inode = true
 		return nil
 	case errors.Is(err, ErrLocked):
-		return wrapErr("", a.path, errorf(ErrLocked, "another writer has it open, by this name or another (in this process or another); an Array has one writer at a time"))
+		return errorf(ErrLocked, "another writer has it open, by this name or another (in this process or another); an Array has one writer at a time")
 	case !errors.Is(err, errors.ErrUnsupported):
 		return wrapErr("lock", a.path, err)
 	case a.id.Links > 1:
-		return wrapErr("", a.path, errorf(ErrInvalid, "it has %d names (hard links), and here (%s) a writer's lock holds for one name only; write a file that has one name", a.id.Links, runtime.GOOS))
+		return errorf(ErrInvalid, "it has %d names (hard links), and here (%s) a writer's lock holds for one name only; write a file that has one name", a.id.Links, runtime.GOOS)
 	}
 	return nil
 }

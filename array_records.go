@@ -30,7 +30,7 @@ func (a *Array[T]) Append(v ...T) error {
 	w := &a.w
 	if w.count+len(v) > w.prefaultedTo {
 		if err := a.prepare(len(v)); err != nil {
-			return err
+			return wrapErr("append", a.path, err)
 		}
 	}
 	n := w.count
@@ -76,7 +76,7 @@ func (a *Array[T]) Grow(n int) error {
 	if n < 0 {
 		return wrapErr("grow", a.path, errorf(ErrInvalid, "Grow(%d): negative count", n))
 	}
-	return a.reserve(n)
+	return wrapErr("grow", a.path, a.reserve(n))
 }
 
 // reserve makes room for n more records, doubling the capacity at least.
@@ -85,11 +85,11 @@ func (a *Array[T]) reserve(n int) error {
 		return err
 	}
 	if n > maxInt-a.w.count {
-		return wrapErr("grow", a.path, errorf(ErrRange, "%d more records overflow an int", n))
+		return errorf(ErrRange, "%d more records overflow an int", n)
 	}
 	need := a.w.count + n
 	if room := a.h.MaxCount(); int64(need) > room {
-		return wrapErr("grow", a.path, errorf(ErrRange, "the header has room to count %d records, not %d; numpy 1.24 and later leave room for more (or rewrite the file with Create)", room, need))
+		return errorf(ErrRange, "the header has room to count %d records, not %d; numpy 1.24 and later leave room for more (or rewrite the file with Create)", room, need)
 	}
 	if need <= a.capacity {
 		return nil
@@ -97,12 +97,12 @@ func (a *Array[T]) reserve(n int) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	err := a.setCapacity(max(need, 2*a.capacity))
-	if err != nil && need > a.capacity {
+	if err != nil {
 		// Doubling is not possible (a nearly full disk, say): take what
 		// is needed.
 		err = a.setCapacity(need)
 	}
-	return wrapErr("grow", a.path, err)
+	return err
 }
 
 // Truncate keeps the first n records and drops the rest; n must be between
@@ -121,7 +121,7 @@ func (a *Array[T]) Truncate(n int) error {
 	}
 	unlock, err := a.lockOutReaders("records they may be reading would change")
 	if err != nil {
-		return err
+		return wrapErr("truncate", a.path, err)
 	}
 	defer unlock()
 	a.setCount(n)

@@ -44,7 +44,7 @@ type sidecar struct {
 func sidecarPath(path string, file fileid.Info) (string, error) {
 	p, err := fileid.Resolve(path, file)
 	if errors.Is(err, fileid.ErrMoved) {
-		return "", wrapErr("", path, errorf(ErrInvalid, "the symbolic link was changed while the file was opened"))
+		return "", errorf(ErrInvalid, "the symbolic link was changed while the file was opened")
 	}
 	return p + arrayfile.Suffix, err
 }
