@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/typedmmap/mmap"
@@ -169,6 +171,49 @@ func reportCases() []reportCase {
 			says:    []string{"do not describe the file's header"},
 			rdonly:  "opens 5 records",
 			library: openCount[float64](5),
+		},
+		{
+			name: "a damaged header beside a sidecar of another header",
+			make: func(t *testing.T) string {
+				path := writeFile(t, []byte("not a header at all"), floats(5))
+				sidecar{slots: [2]arrayfile.Slot{{Seq: 1, Count: 4, Header: h(t, 4)}}}.write(t, path)
+				return path
+			},
+			kind: kindArray, status: unusable, openErr: "ErrFormat",
+			says:    []string{"do not describe the file's header", "not a .npy file"},
+			rdonly:  "fails with ErrFormat",
+			library: openFails[float64](mmap.ErrFormat),
+		},
+		{
+			name: "a sidecar open to others",
+			make: func(t *testing.T) string {
+				if runtime.GOOS == "windows" {
+					t.Skip("Windows files have no Unix mode")
+				}
+				path := writeFile(t, h(t, 5), floats(5))
+				if err := os.Chmod(path, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				hdr := h(t, 5)
+				sidecar{slots: [2]arrayfile.Slot{{Seq: 1, Count: 5, Header: hdr}}}.write(t, path)
+				if err := os.Chmod(path+".meta", 0o666); err != nil {
+					t.Fatal(err)
+				}
+				return path
+			},
+			kind: kindArray, status: damaged, count: 5,
+			says:   []string{"the sidecar data.npy.meta cannot be trusted (its permissions -rw-rw-rw- give group write, others write, which the file's (-rw-r--r--) do not): a reader does without it, and a writer refuses it"},
+			rdonly: "opens 5 records",
+			rdwr:   "fails with ErrPermission: it does not trust the sidecar",
+			library: func(t *testing.T, path string) {
+				openCount[float64](5)(t, path)
+				if a, err := mmap.Open[float64](path, mmap.RDWR); !errors.Is(err, fs.ErrPermission) {
+					t.Errorf("Open(RDWR): got %v; want fs.ErrPermission", err)
+					if err == nil {
+						a.Close()
+					}
+				}
+			},
 		},
 		{
 			name: "a slot whose header does not count its records",

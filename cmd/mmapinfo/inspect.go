@@ -25,7 +25,8 @@ type exam struct {
 	state    *arrayfile.State   // what holds, if the header or the sidecar decides it
 	stateErr *arrayfile.Refusal // why nothing holds
 	rec      *arrayfile.GoType  // the Go type of a record, if there is one
-	dev, ino uint64             // the file's identity, which a sidecar records
+	id       fileid.Info        // the file's identity, which a sidecar records, and its owner
+	dev, ino uint64             // id's
 	idErr    error              // why the file's identity is unknown
 }
 
@@ -47,7 +48,7 @@ func examine(path string) (*exam, error) {
 	}
 	e.fileH, e.parseErr = npy.Parse(e.prefix)
 	id, err := fileid.Stat(f)
-	e.dev, e.ino, e.idErr = id.Dev, id.Ino, err
+	e.id, e.dev, e.ino, e.idErr = id, id.Dev, id.Ino, err
 	slots := e.readSidecar(sidecarPath(path, id, err))
 	st, r := arrayfile.Decide(e.prefix, slots)
 	if r != nil {
@@ -109,7 +110,7 @@ func (e *exam) classify() {
 // readSidecar reads the sidecar at path, if there is one, and returns its
 // valid slots if it belongs to the file: what Open goes by.
 func (e *exam) readSidecar(path string) []arrayfile.Slot {
-	b, err := readSmall(path, arrayfile.MaxSidecarSize)
+	b, info, err := readSmall(path, arrayfile.MaxSidecarSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -119,6 +120,13 @@ func (e *exam) readSidecar(path string) []arrayfile.Slot {
 	if err != nil {
 		s.Error = err.Error()
 		return nil
+	}
+	// What Open asks of a sidecar, as this process's user runs it.
+	if err := fileid.Trust(info, e.id, os.Geteuid(), true); err != nil {
+		s.WriterRefuses = err.Error()
+	}
+	if err := fileid.Trust(info, e.id, os.Geteuid(), false); err != nil {
+		s.ReaderRefuses = err.Error()
 	}
 	ctl, err := arrayfile.ParseControl(b)
 	if err != nil {
@@ -138,7 +146,7 @@ func (e *exam) readSidecar(path string) []arrayfile.Slot {
 		}
 	}
 	markNewest(s.Slots)
-	if !s.Belongs {
+	if !s.Belongs || s.ReaderRefuses != "" {
 		return nil
 	}
 	live := binary.NativeEndian.Uint64(b[arrayfile.LiveCountOffset:])
@@ -148,18 +156,22 @@ func (e *exam) readSidecar(path string) []arrayfile.Slot {
 
 // readSmall reads the file at path, which must be a regular file, not
 // reached through a symbolic link (as Open takes a sidecar), of at most
-// limit bytes.
-func readSmall(path string, limit int64) ([]byte, error) {
+// limit bytes, and says what it is.
+func readSmall(path string, limit int64) ([]byte, fileid.Info, error) {
 	f, err := fileid.OpenNoFollow(path, os.O_RDONLY, 0)
 	if err != nil {
-		return nil, err
+		return nil, fileid.Info{}, err
 	}
 	defer f.Close()
+	info, err := fileid.Stat(f)
+	if err != nil {
+		return nil, fileid.Info{}, err
+	}
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err == nil && int64(len(b)) > limit {
-		return nil, fmt.Errorf("it has more than %d bytes, %w", limit, errTooLarge)
+		return nil, info, fmt.Errorf("it has more than %d bytes, %w", limit, errTooLarge)
 	}
-	return b, err
+	return b, info, err
 }
 
 // errTooLarge is readSmall's error for a file larger than the limit.

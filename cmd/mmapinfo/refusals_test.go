@@ -56,6 +56,11 @@ var refusalFiles = map[arrayfile.Reason]func(t *testing.T) (string, error){
 	},
 }
 
+// libraryErrors are the library's errors by the names mmapinfo gives them.
+var libraryErrors = map[string]error{
+	"ErrFormat": mmap.ErrFormat, "ErrType": mmap.ErrType, "ErrByteOrder": mmap.ErrByteOrder, "ErrAlignment": mmap.ErrAlignment,
+}
+
 // openErr returns the error of Open[T] of the file at path, read-only.
 func openErr[T any](path string) error {
 	a, err := mmap.Open[T](path, mmap.RDONLY)
@@ -84,9 +89,13 @@ func TestEveryRefusal(t *testing.T) {
 			if !errors.As(err, &r) || r.Reason != reason {
 				t.Fatalf("Open: got %v; want a refusal for %q", err, reason)
 			}
+			kind := reason.Kind().String()
+			if !errors.Is(err, libraryErrors[kind]) {
+				t.Errorf("Open: %v does not wrap mmap.%s", err, kind)
+			}
 			v := reportOf(t, path).Verdict
-			if v.OpenError != sentinels[reason.Kind()] || !slices.Contains(v.Problems, r.Msg) {
-				t.Errorf("mmapinfo says %s, %q; want %s and Open's message %q", v.OpenError, v.Problems, sentinels[reason.Kind()], r.Msg)
+			if v.OpenError != kind || !slices.Contains(v.Problems, r.Msg) {
+				t.Errorf("mmapinfo says %s, %q; want %s and Open's message %q", v.OpenError, v.Problems, kind, r.Msg)
 			}
 		})
 	}

@@ -57,17 +57,21 @@ type fieldInfo struct {
 
 // sidecarInfo describes the sidecar next to the file, if there is one.
 type sidecarInfo struct {
-	Path      string     `json:"path"`
-	Error     string     `json:"error,omitempty"` // why it cannot be read, or is not a sidecar
-	Readable  bool       `json:"readable"`
-	Belongs   bool       `json:"belongs"` // it records this file's identity
-	Dev       uint64     `json:"dev"`     // the identity it records
-	Ino       uint64     `json:"ino"`
-	FileDev   uint64     `json:"file_dev"` // the file's identity
-	FileIno   uint64     `json:"file_ino"`
-	SlotSize  int        `json:"slot_size,omitempty"`
-	LiveCount *uint64    `json:"live_count,omitempty"` // the count published to readers, as this host reads it
-	Slots     []slotInfo `json:"slots,omitempty"`
+	Path     string `json:"path"`
+	Error    string `json:"error,omitempty"` // why it cannot be read, or is not a sidecar
+	Readable bool   `json:"readable"`
+	// Why Open, run by the user who runs mmapinfo, would not trust it
+	// (fileid.Trust): a writer refuses it, a reader does without it.
+	WriterRefuses string     `json:"writer_refuses,omitempty"`
+	ReaderRefuses string     `json:"reader_refuses,omitempty"`
+	Belongs       bool       `json:"belongs"` // it records this file's identity
+	Dev           uint64     `json:"dev"`     // the identity it records
+	Ino           uint64     `json:"ino"`
+	FileDev       uint64     `json:"file_dev"` // the file's identity
+	FileIno       uint64     `json:"file_ino"`
+	SlotSize      int        `json:"slot_size,omitempty"`
+	LiveCount     *uint64    `json:"live_count,omitempty"` // the count published to readers, as this host reads it
+	Slots         []slotInfo `json:"slots,omitempty"`
 }
 
 // slotInfo describes one slot of a sidecar.

@@ -56,15 +56,7 @@ func (v *verdict) fail(sentinel, format string, args ...any) {
 }
 
 // refuse notes a refusal of the rules that Open follows (arrayfile).
-func (v *verdict) refuse(r *arrayfile.Refusal) { v.fail(sentinels[r.Reason.Kind()], "%s", r.Msg) }
-
-// sentinels name the library's errors for the kinds of refusal.
-var sentinels = [...]string{
-	arrayfile.KindFormat:    "ErrFormat",
-	arrayfile.KindType:      "ErrType",
-	arrayfile.KindByteOrder: "ErrByteOrder",
-	arrayfile.KindAlignment: "ErrAlignment",
-}
+func (v *verdict) refuse(r *arrayfile.Refusal) { v.fail(r.Reason.Kind().String(), "%s", r.Msg) }
 
 // judge decides the verdict on e, by the rules Open follows, in its order:
 // the sidecar, the header that holds (arrayfile.Decide), then the records
@@ -117,6 +109,10 @@ func judgeSidecar(e *exam, v *verdict) {
 		return
 	}
 	name := filepath.Base(s.Path)
+	if s.WriterRefuses != "" && s.ReaderRefuses == "" {
+		v.problem(damaged, "the sidecar %s cannot be trusted by a writer of this user (%s): a writer refuses it", name, s.WriterRefuses)
+		v.OpenRDWR = "fails with ErrPermission: it does not trust the sidecar (" + s.WriterRefuses + ")"
+	}
 	switch {
 	case !s.Readable:
 		v.problem(damaged, "the sidecar %s cannot be read (%s): a reader does without it", name, s.Error)
@@ -124,6 +120,10 @@ func judgeSidecar(e *exam, v *verdict) {
 		return
 	case s.Error != "":
 		v.problem(damaged, "%s is not a sidecar, or its control page is damaged (%s): Open does without it, and the next writer replaces it", name, s.Error)
+		return
+	case s.ReaderRefuses != "":
+		v.problem(damaged, "the sidecar %s cannot be trusted (%s): a reader does without it, and a writer refuses it", name, s.ReaderRefuses)
+		v.OpenRDWR = "fails with ErrPermission: it does not trust the sidecar (" + s.ReaderRefuses + ")"
 		return
 	case e.idErr != nil:
 		return // judge says why Open fails
@@ -144,7 +144,7 @@ func judgeSidecar(e *exam, v *verdict) {
 	switch {
 	case good == 0:
 		v.problem(damaged, "no slot of the sidecar is valid: Open goes by the file's header alone, and the next writer writes a fresh sidecar")
-	case e.state == nil && e.stateErr != e.parseErr:
+	case e.state == nil && e.stateErr.Reason == arrayfile.BadSlot:
 		// The newest slot decided, and is wrong: Open fails, as judge says.
 	case e.state == nil || e.state.Seq == 0: // slots count from 1: no slot decided
 		v.problem(damaged, "the sidecar's slots do not describe the file's header, which another program may have rewritten: Open goes by the header alone, and the next writer writes a fresh sidecar")

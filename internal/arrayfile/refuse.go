@@ -57,6 +57,13 @@ const (
 	KindAlignment             // ErrAlignment
 )
 
+var kindNames = [...]string{
+	KindFormat: "ErrFormat", KindType: "ErrType", KindByteOrder: "ErrByteOrder", KindAlignment: "ErrAlignment",
+}
+
+// String names the library's error for k: "ErrFormat".
+func (k Kind) String() string { return kindNames[k] }
+
 // Kind returns which of the library's errors a refusal for r is.
 func (r Reason) Kind() Kind {
 	switch r {
