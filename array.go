@@ -2,13 +2,19 @@ package mmap
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/typedmmap/mmap/internal/arrayfile"
+	"github.com/typedmmap/mmap/internal/boot"
 	"github.com/typedmmap/mmap/internal/fileid"
 	"github.com/typedmmap/mmap/internal/npy"
 )
@@ -47,7 +53,12 @@ type Array[T any] struct {
 	id       fileid.Info // the file's identity as opened, which its sidecar records
 	sidePath string      // where the sidecar is, or would be
 	side     *sidecar    // nil for a reader of a file that has none
-	writable bool        // the writer; its own state is w
+	// A reader's sidecar that came to describe another file (the file was
+	// replaced at its name): kept mapped until Close, since a waiter may be
+	// asleep on it, and never looked for again.
+	retired  *sidecar
+	spin     time.Duration // how long a reader's Wait spins before it sleeps
+	writable bool          // the writer; its own state is w
 	w        writer
 	shared   bool // a reader that holds the shared lock on the file
 
@@ -66,6 +77,10 @@ type Array[T any] struct {
 
 	pub  atomic.Int64 // the records that Len and Items show
 	wake notifier     // goroutines waiting in Wait on the writer, and Close
+	// When a reader's Wait last asked whether the writer is alive, in
+	// nanoseconds since the Array was opened.
+	askedAt atomic.Int64
+	opened  time.Time
 
 	// closed is set when Close begins. Wait, and Follow as it reads a
 	// record, hold closing shared; Close takes it exclusively, having woken
@@ -82,23 +97,82 @@ type writer struct {
 	synced           int  // the count that the header and the sidecar hold
 	prefaultedTo     int  // the pages of records [0, prefaultedTo) are present and writable
 	resizedSinceSync bool // the file's size changed since the last Sync
+	headerPending    bool // the header was written since it was last made durable
+	publishes        bool // Publish publishes without syncing (bootID)
+	autoPublish      bool // every Append publishes (WithAutoPublish)
 }
 
 // Option configures [Create].
 type Option func(*options)
 
 type options struct {
-	capacity int
-	perm     fs.FileMode
+	capacity    int
+	perm        fs.FileMode
+	autoPublish bool
+	spin        time.Duration
+	// Who may take each option given: "Create", "a writer", "a reader".
+	given map[string]string
+}
+
+func (o *options) give(name, who string) {
+	if o.given == nil {
+		o.given = map[string]string{}
+	}
+	o.given[name] = who
 }
 
 // WithCapacity makes room for n records at once, so that the first n
-// appends never grow the file. A full disk makes Create fail.
-func WithCapacity(n int) Option { return func(o *options) { o.capacity = n } }
+// appends never grow the file. A full disk makes Create fail. For Create.
+func WithCapacity(n int) Option {
+	return func(o *options) { o.capacity = n; o.give("WithCapacity", "Create") }
+}
 
 // WithPerm sets the permission bits of a new file (before the umask); the
-// default is 0o666, as for [os.Create].
-func WithPerm(perm fs.FileMode) Option { return func(o *options) { o.perm = perm } }
+// default is 0o666, as for [os.Create]. For Create.
+func WithPerm(perm fs.FileMode) Option {
+	return func(o *options) { o.perm = perm; o.give("WithPerm", "Create") }
+}
+
+// WithAutoPublish makes every Append publish the records it appends, as
+// [Array.Publish] does: readers in other processes see each record as soon
+// as it is appended, at the cost of one atomic store and one load per
+// Append. For a writer (Create, or Open with RDWR).
+func WithAutoPublish() Option {
+	return func(o *options) { o.autoPublish = true; o.give("WithAutoPublish", "a writer") }
+}
+
+// WithSpin makes a reader's [Array.Wait] (and Follow) spin for up to d,
+// looking at the writer's published count without sleeping, before it goes
+// to sleep: a record published meanwhile is seen within a fraction of a
+// microsecond instead of the few microseconds a wake-up takes. A spinning
+// reader keeps one CPU core busy for as long as it spins, d at most each
+// time it runs out of records. For a reader (Open with RDONLY).
+func WithSpin(d time.Duration) Option {
+	return func(o *options) { o.spin = d; o.give("WithSpin", "a reader") }
+}
+
+// optionsFor applies opts for who: "Create", "a writer" (Open with RDWR)
+// or "a reader", refusing the ones that are not for who.
+func optionsFor(who string, opts []Option) (options, error) {
+	o := options{perm: 0o666}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	for _, name := range slices.Sorted(maps.Keys(o.given)) {
+		if owner := o.given[name]; owner != who && (owner != "a writer" || who != "Create") {
+			return o, errorf(ErrInvalid, "%s is an option for %s, not for %s", name, owner, who)
+		}
+	}
+	switch {
+	case o.capacity < 0:
+		return o, errorf(ErrInvalid, "negative capacity %d", o.capacity)
+	case o.spin < 0:
+		return o, errorf(ErrInvalid, "negative spin %v", o.spin)
+	case o.autoPublish && boot.ID() == [2]uint64{}:
+		return o, fmt.Errorf("%w: WithAutoPublish: here (%s) the OS tells no identity of its boot, so a count is published only as it is synced (see Publish)", errors.ErrUnsupported, runtime.GOOS)
+	}
+	return o, nil
+}
 
 // minCapacityBytes is the least room an Array reserves for records.
 const minCapacityBytes = 4096
@@ -111,14 +185,11 @@ const minCapacityBytes = 4096
 // header is written. The old file's bytes past the new header are spare
 // room, which Close cuts off.
 func Create[T any](path string, opts ...Option) (*Array[T], error) {
-	o := options{perm: 0o666}
-	for _, opt := range opts {
-		opt(&o)
+	o, err := optionsFor("Create", opts)
+	if err != nil {
+		return nil, wrapErr("create", path, err)
 	}
-	if o.capacity < 0 {
-		return nil, wrapErr("create", path, errorf(ErrInvalid, "negative capacity %d", o.capacity))
-	}
-	a, err := newArray[T](path, true)
+	a, err := newArray[T](path, true, o)
 	if err != nil {
 		return nil, err
 	}
@@ -141,12 +212,15 @@ func Create[T any](path string, opts ...Option) (*Array[T], error) {
 }
 
 // newArray checks T and starts an Array of it, the writer if writable.
-func newArray[T any](path string, writable bool) (*Array[T], error) {
+func newArray[T any](path string, writable bool, o options) (*Array[T], error) {
 	l, t, err := arrayType[T]()
 	if err != nil {
 		return nil, err
 	}
-	return &Array[T]{path: path, l: l, t: t, writable: writable}, nil
+	a := &Array[T]{path: path, l: l, t: t, writable: writable, spin: o.spin, opened: time.Now()}
+	a.w.publishes = boot.ID() != [2]uint64{}
+	a.w.autoPublish = o.autoPublish
+	return a, nil
 }
 
 // initialize writes a new, empty array into the file, as its writer, with
@@ -179,7 +253,7 @@ func (a *Array[T]) initialize(hdr []byte, h *npy.Header, capacity int) error {
 		return err
 	}
 	a.w.resizedSinceSync = false
-	a.side.publish(0)
+	a.side.start(0)
 	return syncDir(filepath.Dir(a.path))
 }
 
@@ -198,11 +272,21 @@ func (a *Array[T]) minCapacity(n int) int { return max(n, minCapacityBytes/a.l.s
 // The writer of a file that another program wrote changes records in place;
 // it can append as long as the header has room to count them, as numpy 1.24
 // and later leave. Past that, Append fails and says so.
-func Open[T any](path string, prot int) (*Array[T], error) {
+//
+// A writer takes [WithAutoPublish], a reader [WithSpin].
+func Open[T any](path string, prot int, opts ...Option) (*Array[T], error) {
 	if prot != RDONLY && prot != RDWR {
 		return nil, wrapErr("open", path, errorf(ErrInvalid, "Open takes RDONLY or RDWR, got prot %#x", prot))
 	}
-	a, err := newArray[T](path, prot == RDWR)
+	who := "a reader"
+	if prot == RDWR {
+		who = "a writer"
+	}
+	o, err := optionsFor(who, opts)
+	if err != nil {
+		return nil, wrapErr("open", path, err)
+	}
+	a, err := newArray[T](path, prot == RDWR, o)
 	if err != nil {
 		return nil, err
 	}
@@ -240,14 +324,24 @@ func (a *Array[T]) openWriter() error {
 	if st.Torn {
 		// A crash tore the header, or came before it was written: the
 		// sidecar's newest slot holds the one that counts what is durable.
-		if err := a.writeHeader(st.Header); err != nil {
+		if err := a.writeHeader(st.Header, true); err != nil {
 			return err
 		}
 	}
 	if err := a.side.init(a.id.Dev, a.id.Ino, st); err != nil {
 		return err
 	}
-	a.side.publish(a.w.count)
+	if n, ok := a.side.unsynced(st.Count, a.capacity); ok {
+		// The last writer published records that it did not sync, and
+		// died; the machine kept running, so they are in its page cache,
+		// and readers may have seen them. They stay, made durable now:
+		// what a reader has seen never changes.
+		a.setCount(n)
+		if err := a.sync(); err != nil {
+			return err
+		}
+	}
+	a.side.start(a.w.count)
 	return nil
 }
 
@@ -351,7 +445,13 @@ func (a *Array[T]) Close() error {
 	defer a.closing.Unlock()
 	var err error
 	if a.writable {
-		if err = a.sync(); err == nil {
+		err = a.sync()
+		if err == nil {
+			// The header too: the sidecar may go (trim).
+			err = a.flushHeader()
+		}
+		if err == nil {
+			a.side.publish(a.w.count, true)
 			err = a.trim()
 		}
 	}
@@ -401,7 +501,7 @@ func (a *Array[T]) fail(op string, err error) error {
 // marks a closed.
 func (a *Array[T]) release() error {
 	err := a.unmapAll()
-	err = errors.Join(err, a.side.close())
+	err = errors.Join(err, a.side.close(), a.retired.close())
 	// At once: Windows may take a while to release the locks of a closed
 	// handle.
 	if a.shared {
@@ -411,7 +511,7 @@ func (a *Array[T]) release() error {
 		err = errors.Join(err, withFD(a.f, unlockInode))
 	}
 	err = errors.Join(err, a.f.Close())
-	a.f, a.side, a.shared, a.w = nil, nil, false, writer{}
+	a.f, a.side, a.retired, a.shared, a.w = nil, nil, nil, false, writer{}
 	a.pub.Store(0)
 	return wrapErr("close", a.path, err)
 }

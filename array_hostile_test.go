@@ -351,10 +351,10 @@ func replacedReader(path string) error {
 // waitForMore waits a while for a record past the reader's 1000: none may
 // come, and the 1000 must be those of generation 0.
 func waitForMore(a *Array[rec]) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := a.Wait(ctx, 1001); !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("Wait for a record the reader's file never had: got %v; want the deadline", err)
+	if err := a.Wait(ctx, 1001); !errors.Is(err, ErrWriterClosed) {
+		return fmt.Errorf("Wait for a record the reader's file never had: got %v; want ErrWriterClosed, as its writer has closed it", err)
 	}
 	if a.Len() != 1000 {
 		return fmt.Errorf("Len %d; want 1000, its own file's", a.Len())

@@ -18,9 +18,10 @@ import (
 var liveKills = flag.Int("livekills", 200, "how many times TestKillWriterWithReaders kills its writer")
 
 // liveWriter opens the array at path as its writer and appends batches of
-// records, each followed by Sync, printing the count each Sync published,
-// until it is killed. It tries Truncate now and then: readers have the
-// file, so it must fail with ErrLocked and change nothing.
+// records, publishing each batch and syncing every few, printing the count
+// of each Sync, until it is killed: most kills come between a Publish and
+// the next Sync. It tries Truncate now and then: readers have the file, so
+// it must fail with ErrLocked and change nothing.
 func liveWriter(path string) error {
 	a, err := Open[rec](path, RDWR)
 	if err != nil {
@@ -39,47 +40,68 @@ func liveWriter(path string) error {
 				return err
 			}
 		}
-		if err := a.Sync(); err != nil {
+		if err := a.Publish(); err != nil {
 			return err
 		}
-		fmt.Println(a.Len())
+		if r.IntN(4) == 0 {
+			if err := a.Sync(); err != nil {
+				return err
+			}
+			fmt.Println(a.Len())
+		}
 	}
 }
 
 // follower opens the array at path as a reader and checks every record as
-// it arrives, until its stdin closes; then it catches up with what was
-// published last, checks that too, and prints how many records it saw.
+// it arrives, across writers: when one dies, it waits for the next
+// (WaitWriter) and follows on. When its stdin closes, it catches up with
+// what was published last, checks that every record it saw is still the
+// same, and prints how many records it saw.
 func follower(path string) error {
 	a, ctx, err := openUntilStdinCloses(path)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	seen := 0
+	var gens []uint32
 	check := func(r rec) error {
-		if r.I != uint64(seen) || !r.valid() {
-			return fmt.Errorf("record %d is %+v: torn or wrong", seen, r)
+		if r.I != uint64(len(gens)) || !r.valid() {
+			return fmt.Errorf("record %d is %+v: torn or wrong", len(gens), r)
 		}
-		seen++
+		gens = append(gens, r.Gen)
 		return nil
 	}
-	for r, err := range a.Follow(ctx, 0) {
-		if err != nil {
-			break
+	for ctx.Err() == nil {
+		for r, err := range a.Follow(ctx, len(gens)) {
+			if err != nil {
+				if !errors.Is(err, ErrWriterDied) && ctx.Err() == nil {
+					return err
+				}
+				break
+			}
+			if err := check(r); err != nil {
+				return err
+			}
 		}
-		if err := check(r); err != nil {
+		if err := a.WaitWriter(ctx); err != nil && ctx.Err() == nil {
 			return err
 		}
 	}
 	if err := a.Refresh(); err != nil {
 		return err
 	}
-	for _, r := range a.Items()[seen:] {
+	items := a.Items()
+	for _, r := range items[len(gens):] {
 		if err := check(r); err != nil {
 			return err
 		}
 	}
-	fmt.Println(seen)
+	for i, gen := range gens {
+		if items[i] != mkrec(uint64(i), gen) {
+			return fmt.Errorf("record %d changed after it was seen: %+v; it was of writer %#x", i, items[i], gen)
+		}
+	}
+	fmt.Println(len(gens))
 	return nil
 }
 
@@ -100,10 +122,12 @@ func openUntilStdinCloses(path string) (*Array[rec], context.Context, error) {
 	return a, ctx, nil
 }
 
-// TestKillWriterWithReaders kills a writer at random moments while two
-// reader processes follow it and check every record, and starts a new
-// writer after each kill: no reader may crash or see a torn or wrong record,
-// and in the end both must have seen every record.
+// TestKillWriterWithReaders kills a writer that publishes between its
+// syncs at random moments, while two reader processes follow it and check
+// every record, and starts a new writer after each kill: no reader may
+// crash or see a torn or wrong record, the next writer's records must
+// follow the ones readers saw, which never change, and in the end both
+// readers must have seen every record.
 func TestKillWriterWithReaders(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the test runs a writer process many times")

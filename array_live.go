@@ -2,6 +2,7 @@ package mmap
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"sync"
 	"sync/atomic"
@@ -10,9 +11,11 @@ import (
 	"github.com/typedmmap/mmap/internal/arrayfile"
 )
 
-// How readers follow a writer: the writer publishes its count in the
-// sidecar's live area at every Sync and wakes the readers that wait (a
-// futex on Linux); elsewhere they poll.
+// How readers follow a writer (FORMAT.md, "Live readers"): the writer
+// publishes its count in the sidecar's live area, at each Publish and Sync,
+// and wakes the readers asleep on it (a futex on Linux); elsewhere they
+// poll. A reader tells a writer that closed (the live word says so) and one
+// that died (its lock on the file is free) from one that is slow.
 
 const (
 	// A waiting reader that cannot sleep on the sidecar (not Linux, or no
@@ -20,12 +23,13 @@ const (
 	// while nothing comes, so that an idle reader costs next to nothing.
 	minPoll = time.Millisecond
 	maxPoll = 16 * time.Millisecond
-	// maxSleep bounds one sleep of a waiting reader on Linux: a context
-	// cancelled just as the reader goes to sleep is seen after it.
-	maxSleep = 250 * time.Millisecond
+	// maxSleep bounds one sleep of a waiting reader on Linux, and is how
+	// often a waiting reader asks whether the writer is alive: a writer
+	// that died is reported within twice that.
+	maxSleep = 100 * time.Millisecond
 )
 
-// Refresh picks up the records that the writer has synced since this
+// Refresh picks up the records that the writer has published since this
 // reader last looked: afterwards Len and Items show them. It maps more of
 // the file if the file has grown. On the writer it does nothing: the writer
 // sees its own records at once.
@@ -33,126 +37,254 @@ func (a *Array[T]) Refresh() error {
 	if err := a.usable(false); err != nil || a.writable {
 		return err
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return wrapErr("refresh", a.path, a.refresh())
+	_, err := a.look()
+	return wrapErr("refresh", a.path, err)
 }
 
-func (a *Array[T]) refresh() error {
-	n, err := a.published()
+// stream is what a reader's look found of the writer.
+type stream struct {
+	side  *sidecar // the sidecar whose live word holds for the file; nil if none does
+	word  uint64   // that live word, as read
+	ended bool     // the writer has closed the array
+}
+
+// look refreshes a reader's count, and returns what it found of the writer.
+func (a *Array[T]) look() (stream, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.usable(false); err != nil {
+		return stream{}, err
+	}
+	n, s, err := a.published()
 	if err != nil || n <= a.pub.Load() {
 		// A lower count is one published before the writer's last Sync
 		// (the writer crashed in between): what Open read holds.
-		return err
+		return s, err
 	}
 	if n > int64(a.capacity) {
 		fi, err := a.f.Stat()
 		if err != nil {
-			return err
+			return s, err
 		}
 		if err := accept(arrayfile.State{H: a.h, Count: n}, fi.Size(), a.t); err != nil {
-			return err
+			return s, err
 		}
 		if err := a.mapFile(fi.Size()); err != nil {
-			return err
+			return s, err
 		}
 	}
 	a.pub.Store(n)
-	return nil
+	return s, nil
 }
 
 // published returns the count the writer published last: the sidecar's
 // live count, opening the sidecar if a writer has made one since Open, or,
-// with none, the header's count. A sidecar that has come to describe
-// another file (a writer of a file that replaced this one at its name took
-// it) is dropped: this file's writer is gone, and its header holds.
-func (a *Array[T]) published() (int64, error) {
-	if a.side == nil {
+// where the live area does not hold for the file, its header's count. A
+// sidecar that has come to describe another file (a writer of a file that
+// replaced this one at its name took it) is retired: this file's writer is
+// gone, and its header holds. A live area of an earlier boot holds nothing
+// until a writer starts (sidecar.live).
+func (a *Array[T]) published() (int64, stream, error) {
+	if a.side == nil && a.retired == nil {
 		a.side = openSidecar(a.sidePath, a.id)
 	}
 	if a.side != nil {
-		if n, _, ok := a.side.live(a.id.Dev, a.id.Ino); ok {
-			return int64(min(n, 1<<62)), nil
+		w, l := a.side.live(a.id.Dev, a.id.Ino)
+		if l == liveOK {
+			return int64(min(w>>1, 1<<62)), stream{side: a.side, word: w, ended: w&1 != 0}, nil
 		}
-		a.side.close()
-		a.side = nil
+		if l == liveOtherFile {
+			a.retired, a.side = a.side, nil
+		}
 	}
 	fi, err := a.f.Stat()
 	if err != nil {
-		return 0, err
+		return 0, stream{}, err
 	}
-	st, err := readState(a.f, fi.Size(), nil)
+	st, err := readState(a.f, fi.Size(), a.side.validSlots())
 	if err != nil {
-		return 0, err
+		return 0, stream{}, err
 	}
 	if err := accept(st, fi.Size(), a.t); err != nil {
-		return 0, err
+		return 0, stream{}, err
 	}
-	return st.Count, nil
+	return st.Count, stream{}, nil
 }
 
-// Wait returns once Len is at least n, or with ctx's error when ctx is done
-// first. A reader refreshes as the writer syncs; it sleeps meanwhile, without
-// spinning: on Linux until the writer's Sync wakes it, elsewhere polling,
-// every millisecond at first and every 16 ms once nothing has come for a
-// while. On the writer, Wait returns as other goroutines' appends reach n.
+// Wait returns once Len is at least n, or with an error when no more
+// records will come: ctx's error when ctx is done first; an error wrapping
+// [ErrWriterClosed] when the writer has closed the array (or none has it
+// open); one wrapping [ErrWriterDied] when the writer's process ended
+// without closing it, within 0.2 s of its end. A reader refreshes as the
+// writer publishes; meanwhile it spins for as long as [WithSpin] says,
+// then sleeps: on Linux until the writer's next publish wakes it,
+// elsewhere polling, every millisecond at first and every 16 ms once
+// nothing has come for a while. On the writer, Wait returns as other
+// goroutines' appends reach n.
 func (a *Array[T]) Wait(ctx context.Context, n int) error {
 	a.closing.RLock()
 	defer a.closing.RUnlock()
-	poll, seen := minPoll, -1
+	if err := a.usable(false); err != nil {
+		return err
+	}
+	if a.writable {
+		return a.waitAppend(ctx, n)
+	}
+	return a.waitPublish(ctx, n)
+}
+
+// waitAppend is Wait on the writer: Append and Close wake it.
+func (a *Array[T]) waitAppend(ctx context.Context, n int) error {
 	for {
+		woken := a.wake.channel()
 		if err := a.usable(false); err != nil {
 			return err
 		}
-		// Closed by the writer's next Append, and by Close.
-		woken := a.wake.channel()
-		side, seq := a.watch()
-		if !a.writable {
-			if err := a.Refresh(); err != nil {
-				return err
+		if a.Len() >= n {
+			return nil
+		}
+		select {
+		case <-woken:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// waitPublish is Wait on a reader.
+func (a *Array[T]) waitPublish(ctx context.Context, n int) error {
+	poll, seen := minPoll, -1
+	var spinUntil time.Time
+	for {
+		s, err := a.look()
+		switch {
+		case err != nil:
+			return err
+		case a.Len() >= n:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case s.ended:
+			return a.ended(s)
+		}
+		if a.Len() > seen {
+			poll, seen = minPoll, a.Len()
+		}
+		if err := a.askWriter(ctx, n, s); err != nil {
+			return err
+		}
+		if a.spin > 0 {
+			if spinUntil.IsZero() {
+				spinUntil = time.Now().Add(a.spin)
+			}
+			if time.Now().Before(spinUntil) {
+				continue
 			}
 		}
-		have := a.Len()
-		if have >= n {
-			return nil
+		if s.side != nil && sleepOnLive(ctx, s.side, s.word, sleepFor(ctx, maxSleep)) {
+			continue
+		}
+		woken := a.wake.channel() // closed by Close
+		timer := time.NewTimer(poll)
+		select {
+		case <-timer.C:
+		case <-woken:
+		case <-ctx.Done():
+		}
+		timer.Stop()
+		poll = min(2*poll, maxPoll)
+	}
+}
+
+// askWriter asks, at most once every maxSleep, whether the writer that the
+// look s found is alive, and if it is not, returns why no more records
+// will come (after one more look, which may find that it closed, or the
+// records it published last, and then returns nil).
+func (a *Array[T]) askWriter(ctx context.Context, n int, s stream) error {
+	now := int64(time.Since(a.opened))
+	if asked := a.askedAt.Load(); asked != 0 && now-asked < int64(maxSleep) {
+		return nil
+	}
+	a.askedAt.Store(max(now, 1))
+	held, err := a.writerHeld(s.side)
+	if err != nil || held {
+		return wrapErr("wait", a.path, err)
+	}
+	s, err = a.look()
+	switch {
+	case err != nil:
+		return err
+	case a.Len() >= n:
+		return nil
+	case s.side == nil || s.ended:
+		return a.ended(s)
+	}
+	return wrapErr("wait", a.path, errorf(ErrWriterDied, "no more records will come; the %d published stay. A writer that opens it goes on after them (WaitWriter)", a.Len()))
+}
+
+// ended is the error of a Wait for records that will not come: the writer
+// closed the array after the last of them, or no writer has it open.
+func (a *Array[T]) ended(s stream) error {
+	if s.ended {
+		return wrapErr("wait", a.path, errorf(ErrWriterClosed, "after %d records; a writer that opens it again goes on (WaitWriter)", a.Len()))
+	}
+	return wrapErr("wait", a.path, errorf(ErrWriterClosed, "no writer has it open; it has %d records. A writer that opens it goes on (WaitWriter)", a.Len()))
+}
+
+// WaitWriter returns once a writer has the file open, or with ctx's error
+// when ctx is done first. A reader whose Follow ended, or whose Wait
+// returned an error wrapping [ErrWriterClosed] or [ErrWriterDied], calls it
+// to go on with the next writer, then Follows again from where it stopped.
+// On the writer it returns at once.
+func (a *Array[T]) WaitWriter(ctx context.Context) error {
+	a.closing.RLock()
+	defer a.closing.RUnlock()
+	if err := a.usable(false); err != nil || a.writable {
+		return err
+	}
+	for {
+		s, err := a.look()
+		if err != nil {
+			return err
+		}
+		if s.side != nil && !s.ended {
+			held, err := a.writerHeld(s.side)
+			if err != nil || held {
+				return wrapErr("wait", a.path, err)
+			}
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if have > seen {
-			poll, seen = minPoll, have
+		if s.side != nil && sleepOnLive(ctx, s.side, s.word, sleepFor(ctx, maxPoll)) {
+			continue
 		}
-		switch {
-		case a.writable:
-			select {
-			case <-woken:
-			case <-ctx.Done():
-			}
-		case side != nil && sleepOnWord(ctx, side.seqWord, seq, sleepFor(ctx, maxSleep)):
-		default:
-			timer := time.NewTimer(poll)
-			select {
-			case <-timer.C:
-			case <-woken:
-			case <-ctx.Done():
-			}
-			timer.Stop()
-			poll = min(2*poll, maxPoll)
+		woken := a.wake.channel()
+		timer := time.NewTimer(maxPoll)
+		select {
+		case <-timer.C:
+		case <-woken:
+		case <-ctx.Done():
 		}
+		timer.Stop()
 	}
 }
 
-// watch returns a reader's sidecar and the sequence number of the last
-// publish in it, read before the reader looks at the count, so that a
-// publish after that look wakes it.
-func (a *Array[T]) watch() (*sidecar, uint32) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.writable || a.side == nil {
-		return nil, 0
+// sleepOnLive sleeps until the writer publishes a live word other than
+// word in the sidecar s, ctx is done, or d passes, and reports that it
+// could sleep so (Linux, with a sidecar it may write). It counts itself among the sleepers first, and
+// then looks at the word once more, so that either it sees a publish or
+// the publish sees it (sidecar.publish).
+func sleepOnLive(ctx context.Context, s *sidecar, word uint64, d time.Duration) bool {
+	if !canSleepOnWord || !s.sleepable {
+		return false
 	}
-	_, seq, _ := a.side.live(a.id.Dev, a.id.Ino)
-	return a.side, seq
+	atomic.AddUint32(s.sleepers, 1)
+	defer atomic.AddUint32(s.sleepers, ^uint32(0))
+	if atomic.LoadUint64(s.word) != word {
+		return true
+	}
+	return sleepOnWord(ctx, s.wordLow, uint32(word), d)
 }
 
 // sleepFor is d, or less if ctx's deadline comes sooner.
@@ -165,10 +297,13 @@ func sleepFor(ctx context.Context, d time.Duration) time.Duration {
 
 // Follow returns an iterator over the records from index from on, each as
 // it arrives: it yields the records there are, then waits ([Array.Wait])
-// for more. It ends when the loop breaks, or yields a zero record with an
-// error, once, when ctx is done (ctx's error), the array is closed (an
+// for more. It ends after the last record when the writer closes the array
+// (or none has it open), and when the loop breaks. It yields a zero record
+// with an error, once, and ends, when ctx is done (ctx's error), the
+// writer died (an error wrapping [ErrWriterDied]), the array is closed (an
 // error wrapping [fs.ErrClosed]) or fails. Each record is a copy, read
-// while Close cannot unmap it.
+// while Close cannot unmap it. To go on once a writer opens the array
+// again, call [Array.WaitWriter], then Follow from the next index.
 //
 //	for rec, err := range arr.Follow(ctx, 0) {
 //		if err != nil {
@@ -181,8 +316,10 @@ func (a *Array[T]) Follow(ctx context.Context, from int) iter.Seq2[T, error] {
 		for i := max(from, 0); ; i++ {
 			if i >= a.Len() {
 				if err := a.Wait(ctx, i+1); err != nil {
-					var zero T
-					yield(zero, err)
+					if !errors.Is(err, ErrWriterClosed) {
+						var zero T
+						yield(zero, err)
+					}
 					return
 				}
 			}
@@ -268,8 +405,10 @@ func (a *Array[T]) stopWaiters() {
 	a.wake.close()
 	for !a.closing.TryLock() {
 		a.mu.Lock()
-		if a.side != nil && !a.writable {
-			futexWake(a.side.seqWord)
+		for _, s := range []*sidecar{a.side, a.retired} {
+			if s != nil && !a.writable {
+				futexWake(s.wordLow)
+			}
 		}
 		a.mu.Unlock()
 		time.Sleep(50 * time.Microsecond)

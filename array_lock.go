@@ -66,7 +66,7 @@ func (a *Array[T]) lockOutReaders(why string) (func(), error) {
 // link reaches the one sidecar (sidecarPath), but a hard link would reach
 // another: a file with more than one name is refused for writing there.
 func (a *Array[T]) lockWriter() error {
-	err := withFD(a.f, lockInode)
+	err := retryLocked(func() error { return withFD(a.f, lockInode) })
 	switch {
 	case err == nil:
 		a.w.inode = true
@@ -79,4 +79,46 @@ func (a *Array[T]) lockWriter() error {
 		return errorf(ErrInvalid, "it has %d names (hard links), and here (%s) a writer's lock holds for one name only; write a file that has one name", a.id.Links, runtime.GOOS)
 	}
 	return nil
+}
+
+// retryLocked calls lock, which takes a writer's lock, again while it
+// fails with ErrLocked, a few times over two milliseconds: a reader that
+// asks whether a writer is alive, where the OS cannot ask without locking
+// (writerHeld), holds the lock for a moment.
+func retryLocked(lock func() error) error {
+	err := lock()
+	for range 2 {
+		if !errors.Is(err, ErrLocked) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+		err = lock()
+	}
+	return err
+}
+
+// writerHeld reports whether a writer has the file open: whether its lock
+// on the file is held (inodeLocked), or where the OS has no such lock,
+// the lock on side, the sidecar the reader has open (none: no writer). A
+// lock that cannot be asked about is taken, shared, and released at once.
+func (a *Array[T]) writerHeld(side *sidecar) (bool, error) {
+	var held bool
+	err := withFD(a.f, func(fd uintptr) (err error) {
+		held, err = inodeLocked(fd)
+		return err
+	})
+	if !errors.Is(err, errors.ErrUnsupported) {
+		return held, err
+	}
+	if side == nil {
+		return false, nil
+	}
+	err = withFD(side.f, func(fd uintptr) error { return lockFile(fd, false) })
+	switch {
+	case errors.Is(err, ErrLocked):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	return false, withFD(side.f, unlockFile)
 }

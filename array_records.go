@@ -23,9 +23,9 @@ func (a *Array[T]) Items() Slice[T] {
 // disk, so a full disk is an error here (wrapping the OS's, such as
 // syscall.ENOSPC), and so is a lack of address space for the larger
 // mapping (syscall.ENOMEM); either way the array stays as it was, and a
-// later call tries again. The records are durable, and visible to readers
-// in other processes, after [Array.Sync]; goroutines of this process see
-// them at once.
+// later call tries again. Goroutines of this process see the records at
+// once; readers in other processes after [Array.Publish] (or at once, with
+// [WithAutoPublish]); they are durable after [Array.Sync].
 func (a *Array[T]) Append(v ...T) error {
 	w := &a.w
 	if w.count+len(v) > w.prefaultedTo {
@@ -41,6 +41,9 @@ func (a *Array[T]) Append(v ...T) error {
 		n += copy(a.rec[n:], v)
 	}
 	a.setCount(n)
+	if a.w.autoPublish {
+		a.side.publish(n, false)
+	}
 	a.wake.wake()
 	return nil
 }
@@ -125,5 +128,9 @@ func (a *Array[T]) Truncate(n int) error {
 	}
 	defer unlock()
 	a.setCount(n)
+	// The lower count first: a writer that opens after a crash in the Sync
+	// must not take the higher one, published before, as records it has
+	// to keep (sidecar.unsynced).
+	a.side.publish(n, false)
 	return a.Sync()
 }

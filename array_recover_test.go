@@ -269,6 +269,7 @@ func TestArrayCrashInTruncate(t *testing.T) {
 	path := arrayPath(t)
 	a := syncedArray(t, path, 10)
 	a.w.count = 4 // Truncate(4), up to its header write
+	a.side.publish(4, false)
 	syncToTheHeader(t, a, 4)
 	crash(t, a)
 	r := mustOpen[rec](t, path, RDONLY)

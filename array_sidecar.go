@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/typedmmap/mmap/internal/arrayfile"
+	"github.com/typedmmap/mmap/internal/boot"
 	"github.com/typedmmap/mmap/internal/fileid"
 )
 
@@ -24,12 +25,22 @@ type sidecar struct {
 	slots [2]arrayfile.Slot // the slots as read when it was opened
 	valid [2]bool           // which of them parsed
 
-	locked  bool // the writer's lock is held
-	created bool // the writer created the file, and removes it if its Open fails
+	locked    bool // the writer's lock is held
+	sleepable bool // a reader may count itself among the sleepers
+	created   bool // the writer created the file, and removes it if its Open fails
 
-	seqWord   *uint32    // the live area, in m: bumped by every publish
-	countWord *uint64    // the published count
-	idWords   *[2]uint64 // the identity of the file that m describes now
+	// The live area, in m (arrayfile.Live), and the identity of the file
+	// that m describes now.
+	sleepers *uint32
+	word     *uint64
+	wordLow  *uint32 // the live word's low 32 bits, which readers sleep on
+	boot     *[2]uint64
+	idWords  *[2]uint64
+
+	// prev is the live area as parse read it, if the sidecar has one of
+	// this version and belongs to the file.
+	prev   arrayfile.Live
+	prevOK bool
 
 	// The writer's: the slot the next Sync writes, and the newest slot's
 	// sequence number.
@@ -105,7 +116,7 @@ func lockOpenSidecar(sp string, f *os.File, file fileid.Info, inodeLocked bool) 
 	if err := fileid.Trust(info, file, os.Geteuid(), true); err != nil {
 		return nil, sidecarError(sp, err)
 	}
-	if err := withFD(f, func(fd uintptr) error { return lockFile(fd, true) }); err != nil {
+	if err := retryLocked(func() error { return withFD(f, func(fd uintptr) error { return lockFile(fd, true) }) }); err != nil {
 		if !errors.Is(err, ErrLocked) {
 			return nil, wrapErr("lock", sp, err)
 		}
@@ -146,14 +157,21 @@ func sidecarError(sp string, err error) error {
 	return wrapErr("open", sp, err)
 }
 
-// openSidecar opens, read-only, the sidecar sp of the array file whose
+// openSidecar opens the sidecar sp of the array file whose
 // identity is file, for a reader. It returns nil if there is none, or none
 // the reader can use: one that does not belong to the file (a stale one,
 // which the next writer replaces), one that is not a regular file or is a
 // symbolic link, one it could not trust (fileid.Trust), or one larger than
 // any sidecar. The reader then does without: it reads the file's header.
+// The reader writes nothing but the count of sleepers in the live area, and
+// only where it may write the sidecar; where it may not, it polls.
 func openSidecar(sp string, file fileid.Info) *sidecar {
-	f, err := fileid.OpenNoFollow(sp, os.O_RDONLY, 0)
+	prot := RDWR
+	f, err := fileid.OpenNoFollow(sp, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrPermission) {
+		prot = RDONLY
+		f, err = fileid.OpenNoFollow(sp, os.O_RDONLY, 0)
+	}
 	if err != nil {
 		return nil
 	}
@@ -163,9 +181,9 @@ func openSidecar(sp string, file fileid.Info) *sidecar {
 		f.Close()
 		return nil
 	}
-	s := &sidecar{path: sp, f: f}
+	s := &sidecar{path: sp, f: f, sleepable: prot == RDWR}
 	// Only the size just checked: the file may grow meanwhile.
-	if s.m, err = mapRegion(f, int(info.Size), RDONLY, 0, 0, false); err != nil || !s.parse(s.m, file.Dev, file.Ino) || s.mapLive() != nil {
+	if s.m, err = mapRegion(f, int(info.Size), prot, 0, 0, false); err != nil || !s.parse(s.m, file.Dev, file.Ino) || s.mapLive() != nil {
 		s.close()
 		return nil
 	}
@@ -180,6 +198,10 @@ func (s *sidecar) parse(b []byte, dev, ino uint64) bool {
 		return false
 	}
 	s.ctl = ctl
+	s.prevOK = ctl.Version == arrayfile.SidecarVersion
+	if s.prevOK {
+		s.prev = arrayfile.ParseLive(b, binary.NativeEndian)
+	}
 	for i := range 2 {
 		at := ctl.SlotOffset(i)
 		slot, err := arrayfile.ParseSlot(b[at : at+ctl.SlotSize])
@@ -191,11 +213,20 @@ func (s *sidecar) parse(b []byte, dev, ino uint64) bool {
 // mapLive points the live words, and those of the file's identity, at the
 // mapped sidecar.
 func (s *sidecar) mapLive() error {
-	seq, err := view[uint32](s.m[arrayfile.LiveSeqOffset:arrayfile.LiveSeqOffset+4], arrayfile.LiveSeqOffset)
+	sleepers, err := view[uint32](s.m[arrayfile.LiveSleepersOffset:arrayfile.LiveSleepersOffset+4], arrayfile.LiveSleepersOffset)
 	if err != nil {
 		return err
 	}
-	count, err := view[uint64](s.m[arrayfile.LiveCountOffset:arrayfile.LiveCountOffset+8], arrayfile.LiveCountOffset)
+	word, err := view[uint64](s.m[arrayfile.LiveWordOffset:arrayfile.LiveWordOffset+8], arrayfile.LiveWordOffset)
+	if err != nil {
+		return err
+	}
+	low := arrayfile.LiveWordOffset + lowHalf
+	wordLow, err := view[uint32](s.m[low:low+4], int64(low))
+	if err != nil {
+		return err
+	}
+	when, err := view[[2]uint64](s.m[arrayfile.LiveBootOffset:arrayfile.LiveBootOffset+16], arrayfile.LiveBootOffset)
 	if err != nil {
 		return err
 	}
@@ -203,9 +234,13 @@ func (s *sidecar) mapLive() error {
 	if err != nil {
 		return err
 	}
-	s.seqWord, s.countWord, s.idWords = &seq[0], &count[0], &id[0]
+	s.sleepers, s.word, s.wordLow, s.boot, s.idWords = &sleepers[0], &word[0], &wordLow[0], &when[0], &id[0]
 	return nil
 }
+
+// lowHalf is where the low 32 bits of a uint64 lie in it, in the host's
+// byte order.
+var lowHalf = 4 * int(binary.NativeEndian.Uint16([]byte{0, 1})&1)
 
 // read reads, for the writer that locked it, the slots of the sidecar, if
 // it belongs to the file dev, ino; a sidecar of another file, or too short
@@ -242,22 +277,22 @@ func (s *sidecar) validSlots() []arrayfile.Slot {
 // otherwise, and mapped read-write.
 func (s *sidecar) init(dev, ino uint64, st arrayfile.State) error {
 	slotSize := arrayfile.SlotSize(len(st.Header))
-	fresh := st.Seq == 0 || s.ctl.SlotSize != slotSize
+	fresh := st.Seq == 0 || s.ctl.SlotSize != slotSize || s.ctl.Version != arrayfile.SidecarVersion
 	if fresh {
 		b := make([]byte, arrayfile.SidecarSize(slotSize))
 		ctl := arrayfile.Control{Dev: dev, Ino: ino, SlotSize: slotSize}
 		arrayfile.PutControl(b, ctl)
 		arrayfile.PutSlot(b[ctl.SlotOffset(0):], arrayfile.Slot{Seq: st.Seq + 1, Count: st.Count, Header: st.Header})
-		binary.NativeEndian.PutUint64(b[arrayfile.LiveCountOffset:], uint64(st.Count))
+		arrayfile.PutLive(b, arrayfile.Live{Count: st.Count}, binary.NativeEndian)
 		// Written over the old content, never shorter: a reader may still
 		// have a stale sidecar mapped, and must not lose its pages. The
 		// identity first, with a write of its own: a reader of the file
 		// the sidecar described before sees it change before any count of
 		// this file (live).
-		if _, err := s.f.WriteAt(b[:arrayfile.LiveSeqOffset], 0); err != nil {
+		if _, err := s.f.WriteAt(b[:arrayfile.LiveSleepersOffset], 0); err != nil {
 			return err
 		}
-		if _, err := s.f.WriteAt(b[arrayfile.LiveSeqOffset:], arrayfile.LiveSeqOffset); err != nil {
+		if _, err := s.f.WriteAt(b[arrayfile.LiveSleepersOffset:], arrayfile.LiveSleepersOffset); err != nil {
 			return err
 		}
 		if err := s.f.Sync(); err != nil {
@@ -299,26 +334,72 @@ func (s *sidecar) writeSlot(count int64, header []byte) error {
 	return nil
 }
 
-// publish shows count to the readers in other processes and wakes those
-// that wait.
-func (s *sidecar) publish(count int) {
-	atomic.StoreUint64(s.countWord, uint64(count))
-	atomic.AddUint32(s.seqWord, 1)
-	futexWake(s.seqWord)
+// start makes the live area the running writer's: count published, in
+// this boot (bootID). The boot is cleared first and written last, so that
+// a reader that finds this boot's identity finds this count or a later one,
+// never a count from an earlier boot (live).
+func (s *sidecar) start(count int) {
+	atomic.StoreUint64(&s.boot[0], 0)
+	atomic.StoreUint64(&s.boot[1], 0)
+	atomic.StoreUint64(s.word, arrayfile.LiveWord(int64(count), false))
+	id := boot.ID()
+	atomic.StoreUint64(&s.boot[0], id[0])
+	atomic.StoreUint64(&s.boot[1], id[1])
+	futexWake(s.wordLow)
 }
 
-// live returns the published count and the sequence number of its publish,
-// and whether the sidecar still describes the file dev, ino. It may not: a
-// writer of a file that replaced this one at its name writes its own
-// identity over the sidecar's, and then its counts, each with its own
-// write (init), so a count read between two equal readings of the
-// identity is the file's.
-func (s *sidecar) live(dev, ino uint64) (count uint64, seq uint32, ok bool) {
+// publish shows count, and whether the writer has closed, to the readers
+// in other processes, and wakes those asleep on the live word. With none
+// asleep it is one atomic store and one load. A reader counts itself
+// among the sleepers before it reads the word for the last time and goes
+// to sleep (sleepOnLive), so either it reads this word or publish sees it.
+func (s *sidecar) publish(count int, ended bool) {
+	atomic.StoreUint64(s.word, arrayfile.LiveWord(int64(count), ended))
+	if atomic.LoadUint32(s.sleepers) != 0 {
+		futexWake(s.wordLow)
+	}
+}
+
+// unsynced returns the count that the file's last writer published past
+// synced, the count that its header and slots hold, if it published it in
+// this boot and the file has room for it: records that are in the page
+// cache, and that readers may have seen.
+func (s *sidecar) unsynced(synced int64, capacity int) (int, bool) {
+	p := s.prev
+	if !s.prevOK || p.Boot == [2]uint64{} || p.Boot != boot.ID() || p.Count <= synced || p.Count > int64(capacity) {
+		return 0, false
+	}
+	return int(p.Count), true
+}
+
+// liveness says what a reader may take from the live area.
+type liveness int
+
+const (
+	liveOK        liveness = iota // the word is the file's, published in this boot
+	liveOtherBoot                 // the word is the file's, from an earlier boot (or version)
+	liveOtherFile                 // the sidecar describes another file now
+)
+
+// live returns the live word, and what a reader may take from it. The
+// sidecar may describe another file: a writer of a file that replaced this
+// one at its name writes its own identity over the sidecar's, then its
+// counts, each with its own write (init), so a word read between two equal
+// readings of the identity is the file's. It may be from an earlier boot:
+// a count that was published and not synced before the machine stopped,
+// which does not hold (start).
+func (s *sidecar) live(dev, ino uint64) (word uint64, l liveness) {
 	before := s.identity()
-	seq = atomic.LoadUint32(s.seqWord)
-	count = atomic.LoadUint64(s.countWord)
+	when := [2]uint64{atomic.LoadUint64(&s.boot[0]), atomic.LoadUint64(&s.boot[1])}
+	word = atomic.LoadUint64(s.word)
 	after := s.identity()
-	return count, seq, before == after && before == [2]uint64{dev, ino}
+	switch {
+	case before != after || before != [2]uint64{dev, ino}:
+		return 0, liveOtherFile
+	case when != boot.ID() || s.ctl.Version != arrayfile.SidecarVersion:
+		return 0, liveOtherBoot
+	}
+	return word, liveOK
 }
 
 // identity reads the identity that the sidecar's control page records, as

@@ -41,6 +41,14 @@ var (
 	// ErrLocked reports an [Array] file that another writer (or, for a
 	// writer, another reader) has open, in this process or another.
 	ErrLocked = errors.New("mmap: array file is locked")
+	// ErrWriterClosed reports, to a reader that waits for more records, that
+	// no more will come: the writer closed the array, or no writer has it
+	// open. A writer that opens it later goes on (see [Array.WaitWriter]).
+	ErrWriterClosed = errors.New("mmap: the writer closed the array")
+	// ErrWriterDied reports, to a reader that waits for more records, that
+	// the writer's process ended without closing the array. Every record it
+	// published stays readable, and the next writer goes on after them.
+	ErrWriterDied = errors.New("mmap: the writer died without closing the array")
 )
 
 // Every error type of the package has a message of its own (detail) and

@@ -39,3 +39,6 @@ func futexWake(word *uint32) {
 	// Safe: as in futexWait.
 	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), futexWakeOp, 1<<31-1, 0, 0, 0)
 }
+
+// canSleepOnWord says that a reader can sleep on the live word.
+const canSleepOnWord = true

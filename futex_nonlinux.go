@@ -13,3 +13,6 @@ func sleepOnWord(context.Context, *uint32, uint32, time.Duration) bool { return 
 
 // futexWake does nothing: waiters poll.
 func futexWake(*uint32) {}
+
+// canSleepOnWord says that readers poll.
+const canSleepOnWord = false

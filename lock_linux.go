@@ -30,3 +30,15 @@ func unlockInode(fd uintptr) error {
 	lk := unix.Flock_t{Type: unix.F_UNLCK, Whence: io.SeekStart, Start: writerLockOffset, Len: 1}
 	return unix.FcntlFlock(fd, unix.F_OFD_SETLK, &lk)
 }
+
+// inodeLocked reports whether a writer holds its lock on the file fd
+// (lockInode), without taking any lock: F_OFD_GETLK asks. A kernel that
+// lacks these locks is errors.ErrUnsupported.
+func inodeLocked(fd uintptr) (bool, error) {
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart, Start: writerLockOffset, Len: 1}
+	err := unix.FcntlFlock(fd, unix.F_OFD_GETLK, &lk)
+	if errors.Is(err, unix.EINVAL) {
+		return false, errors.ErrUnsupported
+	}
+	return err == nil && lk.Type != unix.F_UNLCK, err
+}

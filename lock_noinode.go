@@ -11,3 +11,6 @@ import "errors"
 func lockInode(uintptr) error { return errors.ErrUnsupported }
 
 func unlockInode(uintptr) error { return nil }
+
+// inodeLocked cannot ask: the writer's lock is its sidecar's.
+func inodeLocked(uintptr) (bool, error) { return false, errors.ErrUnsupported }

@@ -49,3 +49,18 @@ func unlockInode(fd uintptr) error {
 func byteAt(offset uint64) *windows.Overlapped {
 	return &windows.Overlapped{Offset: uint32(offset & 0xffffffff), OffsetHigh: uint32(offset >> 32)}
 }
+
+// inodeLocked reports whether a writer holds its lock on the file handle
+// fd (lockInode). Windows cannot ask without locking: it takes a shared
+// lock on the writer's byte and releases it at once. A writer that opens
+// in that moment tries again (retryLocked).
+func inodeLocked(fd uintptr) (bool, error) {
+	err := lockAt(fd, windows.LOCKFILE_FAIL_IMMEDIATELY, writerLockOffset)
+	if errors.Is(err, ErrLocked) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return false, unlockInode(fd)
+}

@@ -52,7 +52,7 @@ func reportCases() []reportCase {
 			name: "an Array file its writer has open",
 			make: writerHasOpen,
 			kind: kindArray, status: healthy, count: 10,
-			says:   []string{"Array file, format 2", "of this file", "checksum good; newest; the file's header is its copy", "live count  10", "a writer has the file open", "more records: a writer grows the file"},
+			says:   []string{"Array file, format 2", "of this file", "checksum good; newest; the file's header is its copy", "live count  10, published to readers during this boot", "a writer has the file open", "more records: a writer grows the file"},
 			never:  []string{"header        from", "as slot", "problem"},
 			rdonly: "opens 10 records",
 			rdwr:   "opens 10 records, unless a writer still has it (ErrLocked)",

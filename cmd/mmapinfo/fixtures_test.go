@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/typedmmap/mmap/internal/arrayfile"
+	"github.com/typedmmap/mmap/internal/boot"
 	"github.com/typedmmap/mmap/internal/fileid"
 	"github.com/typedmmap/mmap/internal/npy"
 )
@@ -128,7 +129,7 @@ func (s sidecar) write(t *testing.T, path string) {
 			arrayfile.PutSlot(b[c.SlotOffset(i):], slot)
 		}
 	}
-	binary.NativeEndian.PutUint64(b[arrayfile.LiveCountOffset:], uint64(max(s.slots[0].Count, s.slots[1].Count)))
+	arrayfile.PutLive(b, arrayfile.Live{Count: max(s.slots[0].Count, s.slots[1].Count), Boot: boot.ID()}, binary.NativeEndian)
 	if s.damage != nil {
 		s.damage(b, c)
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/typedmmap/mmap/internal/arrayfile"
+	"github.com/typedmmap/mmap/internal/boot"
 	"github.com/typedmmap/mmap/internal/fileid"
 	"github.com/typedmmap/mmap/internal/npy"
 )
@@ -149,8 +150,12 @@ func (e *exam) readSidecar(path string) []arrayfile.Slot {
 	if !s.Belongs || s.ReaderRefuses != "" {
 		return nil
 	}
-	live := binary.NativeEndian.Uint64(b[arrayfile.LiveCountOffset:])
-	s.LiveCount = &live
+	if ctl.Version == arrayfile.SidecarVersion {
+		l := arrayfile.ParseLive(b, binary.NativeEndian)
+		count := uint64(l.Count)
+		s.LiveCount, s.LiveEnded = &count, l.Ended
+		s.LiveThisBoot = l.Boot == boot.ID()
+	}
 	return valid
 }
 

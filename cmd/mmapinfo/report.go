@@ -70,7 +70,9 @@ type sidecarInfo struct {
 	FileDev       uint64     `json:"file_dev"` // the file's identity
 	FileIno       uint64     `json:"file_ino"`
 	SlotSize      int        `json:"slot_size,omitempty"`
-	LiveCount     *uint64    `json:"live_count,omitempty"` // the count published to readers, as this host reads it
+	LiveCount     *uint64    `json:"live_count,omitempty"`     // the count published to readers, as this host reads it
+	LiveEnded     bool       `json:"live_ended,omitempty"`     // the writer closed the array
+	LiveThisBoot  bool       `json:"live_this_boot,omitempty"` // published during this boot: it holds
 	Slots         []slotInfo `json:"slots,omitempty"`
 }
 

@@ -151,7 +151,15 @@ func writeSidecar(line lineFunc, s *sidecarInfo) {
 		}
 	}
 	if s.LiveCount != nil {
-		line("  live count", "%d, published to readers", *s.LiveCount)
+		when := "during an earlier boot, so it holds nothing: the slots do"
+		if s.LiveThisBoot {
+			when = "during this boot"
+		}
+		ended := ""
+		if s.LiveEnded {
+			ended = "; then the writer closed the array"
+		}
+		line("  live count", "%d, published to readers %s%s", *s.LiveCount, when, ended)
 	}
 }
 

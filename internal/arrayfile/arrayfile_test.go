@@ -100,7 +100,7 @@ func TestMismatch(t *testing.T) {
 }
 
 func TestSidecarSlots(t *testing.T) {
-	c := Control{Dev: 7, Ino: 99, SlotSize: SlotSize(128)}
+	c := Control{Dev: 7, Ino: 99, SlotSize: SlotSize(128), Version: SidecarVersion}
 	b := make([]byte, SidecarSize(c.SlotSize))
 	PutControl(b, c)
 	if got, err := ParseControl(b); err != nil || got != c {
@@ -137,10 +137,10 @@ func TestSidecarSlots(t *testing.T) {
 		{"slots larger than the file", func(b []byte) []byte { PutControl(b, Control{SlotSize: 2 * c.SlotSize}); return b }, "does not fit"},
 		{"a page cut short", func(b []byte) []byte { return b[:ControlSize-1] }, "shorter than its control page"},
 		{"another version", func(b []byte) []byte {
-			binary.LittleEndian.PutUint32(b[8:], 2)
+			binary.LittleEndian.PutUint32(b[8:], 3)
 			binary.LittleEndian.PutUint32(b[controlCRCAt:], crc32.Checksum(b[:controlCRCAt], castagnoli))
 			return b
-		}, "sidecar version 2"},
+		}, "sidecar version 3"},
 	} {
 		if _, err := ParseControl(d.damage(bytes.Clone(b))); err == nil || !strings.Contains(err.Error(), d.want) {
 			t.Errorf("%s: got %v; want an error saying %q", d.name, err, d.want)
