@@ -50,9 +50,9 @@ func mustCreate[T any](t testing.TB, path string, opts ...Option) *Array[T] {
 	return a
 }
 
-func mustOpen[T any](t testing.TB, path string, prot int) *Array[T] {
+func mustOpen[T any](t testing.TB, path string, prot int, opts ...Option) *Array[T] {
 	t.Helper()
-	a, err := Open[T](path, prot)
+	a, err := Open[T](path, prot, opts...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -58,6 +58,10 @@ func runChild(role, path string) int {
 		err = growLimited(path)
 	case "replaced-reader":
 		err = replacedReader(path)
+	case "stream-follower":
+		err = streamFollower(path)
+	case "publish-and-hang":
+		err = publishAndHang(path)
 	default:
 		err = fmt.Errorf("unknown child role %q", role)
 	}
