@@ -17,9 +17,9 @@ import (
 
 var liveKills = flag.Int("livekills", 200, "how many times TestKillWriterWithReaders kills its writer")
 
-// liveWriter opens the array at path as its writer and appends batches of
-// records, publishing each batch and syncing every few, printing the count
-// of each Sync, until it is killed: most kills come between a Publish and
+// liveWriter opens the array at path as its writer, says "open", and
+// appends batches of records, publishing each batch and syncing every few,
+// printing the count of each Sync, until it is killed: most kills come between a Publish and
 // the next Sync. It tries Truncate now and then: readers have the file, so
 // it must fail with ErrLocked and change nothing.
 func liveWriter(path string) error {
@@ -27,6 +27,7 @@ func liveWriter(path string) error {
 	if err != nil {
 		return err
 	}
+	fmt.Println("open")
 	r := rand.New(rand.NewPCG(uint64(os.Getpid()), uint64(time.Now().UnixNano())))
 	gen := r.Uint32()
 	for {
@@ -146,7 +147,7 @@ func TestKillWriterWithReaders(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	for kill := range *liveKills {
-		cmd, stdin, stdout := startChild(t, "live-writer", path)
+		cmd, stdin, stdout := startOpen(t, "live-writer", path)
 		time.Sleep(time.Duration(r.IntN(40_000)) * time.Microsecond)
 		if err := cmd.Process.Kill(); err != nil {
 			t.Fatal(err)

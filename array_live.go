@@ -62,19 +62,32 @@ func (a *Array[T]) look() (stream, error) {
 		return s, err
 	}
 	if n > int64(a.capacity) {
-		fi, err := a.f.Stat()
-		if err != nil {
-			return s, err
-		}
-		if err := accept(arrayfile.State{H: a.h, Count: n}, fi.Size(), a.t); err != nil {
-			return s, err
-		}
-		if err := a.mapFile(fi.Size()); err != nil {
+		if err := a.mapGrown(n); err != nil {
 			return s, err
 		}
 	}
 	a.pub.Store(n)
 	return s, nil
+}
+
+// mapGrown maps the file as it is now, for a reader, once it holds n
+// records. A file that is shorter at the map than at the stat is looked at
+// again: Wine grows a file by writing a byte past its new end, then
+// cutting it back.
+func (a *Array[T]) mapGrown(n int64) error {
+	for try := 1; ; try++ {
+		fi, err := a.f.Stat()
+		if err != nil {
+			return err
+		}
+		if err := accept(arrayfile.State{H: a.h, Count: n}, fi.Size(), a.t); err != nil {
+			return err
+		}
+		err = a.mapFile(fi.Size())
+		if !errors.Is(err, ErrRange) || try == 3 {
+			return err
+		}
+	}
 }
 
 // published returns the count the writer published last: the sidecar's

@@ -395,4 +395,3 @@ func TestSpinningReader(t *testing.T) {
 		t.Errorf("Publish after Close: %v; want ErrClosed", err)
 	}
 }
-
