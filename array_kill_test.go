@@ -19,9 +19,9 @@ var liveKills = flag.Int("livekills", 200, "how many times TestKillWriterWithRea
 
 // liveWriter opens the array at path as its writer, says "open", and
 // appends batches of records, publishing each batch and syncing every few,
-// printing the count of each Sync, until it is killed: most kills come between a Publish and
-// the next Sync. It tries Truncate now and then: readers have the file, so
-// it must fail with ErrLocked and change nothing.
+// printing the count of each Sync, until it is killed: most kills come
+// between a Publish and the next Sync. It tries Truncate now and then:
+// readers have the file, so it must fail with ErrLocked and change nothing.
 func liveWriter(path string) error {
 	a, err := Open[rec](path, RDWR)
 	if err != nil {
