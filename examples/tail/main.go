@@ -1,7 +1,8 @@
 // Tail shows one writer and a live reader in another process: the writer
-// appends readings to an mmap.Array and syncs every few of them; the reader,
-// started while the writer works, follows the file and prints each reading
-// as it arrives, with how long after its append it saw it.
+// appends readings to an mmap.Array, publishes each at once and syncs every
+// few of them; the reader, started once the writer has the file, follows it
+// and prints each reading as it arrives, with how long after its append it
+// saw it, until the writer closes the array and the stream ends.
 //
 //	go run ./examples/tail            # 50 readings, synced every 5
 //	go run ./examples/tail -n 200 -every 20
@@ -10,10 +11,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"math"
 	"os"
@@ -43,7 +46,7 @@ func main() {
 	case "writer":
 		err = write(*path, *n, *every)
 	case "reader":
-		err = read(*path, *n)
+		err = read(*path)
 	case "":
 		err = run(*n, *every)
 	default:
@@ -54,8 +57,8 @@ func main() {
 	}
 }
 
-// run starts the writer and, once the file exists, the reader, and waits
-// for both.
+// run starts the writer and, once it has the file open, the reader, and
+// waits for both.
 func run(n, every int) error {
 	if n <= 0 || every <= 0 {
 		return fmt.Errorf("-n and -every must be positive, got %d and %d", n, every)
@@ -71,13 +74,28 @@ func run(n, every int) error {
 	}
 	fmt.Printf("writer and reader share %s\n", path)
 	writer := child("writer", path, n, every)
-	reader := child("reader", path, n, every)
-	for _, c := range []*exec.Cmd{writer, reader} {
-		if err := c.Start(); err != nil {
-			return err
-		}
+	writer.Stdout = nil
+	out, err := writer.StdoutPipe()
+	if err != nil {
+		return err
 	}
-	return errors.Join(writer.Wait(), reader.Wait())
+	if err := writer.Start(); err != nil {
+		return err
+	}
+	// The writer's first line says that it has the file open: a reader
+	// that started before would find no writer, and its stream ended.
+	lines := bufio.NewReader(out)
+	first, err := lines.ReadString('\n')
+	fmt.Print(first)
+	if err != nil {
+		return errors.Join(err, writer.Wait())
+	}
+	reader := child("reader", path, n, every)
+	if err := reader.Start(); err != nil {
+		return errors.Join(err, writer.Wait())
+	}
+	_, err = io.Copy(os.Stdout, lines)
+	return errors.Join(err, writer.Wait(), reader.Wait())
 }
 
 // create makes the empty array the writer then opens, so that the reader
@@ -100,13 +118,16 @@ func child(role, path string, n, every int) *exec.Cmd {
 	return c
 }
 
-// write appends n readings, one every 2 ms, and syncs after every few: a
-// Sync makes them durable and shows them to readers in other processes.
+// write appends n readings, one every 2 ms: each is published as it is
+// appended (WithAutoPublish), so readers in other processes see it at
+// once, and every few are synced, which makes them durable. Close syncs
+// the rest and ends the stream.
 func write(path string, n, every int) error {
-	a, err := mmap.Open[Reading](path, mmap.RDWR)
+	a, err := mmap.Open[Reading](path, mmap.RDWR, mmap.WithAutoPublish())
 	if err != nil {
 		return err
 	}
+	fmt.Println("writer: open")
 	for i := range n {
 		r := Reading{Seq: int64(i), Time: time.Now().UnixNano(), Value: math.Sin(float64(i) / 5)}
 		if err := a.Append(r); err != nil {
@@ -125,8 +146,10 @@ func write(path string, n, every int) error {
 	return a.Close()
 }
 
-// read follows the array and prints every reading as it arrives.
-func read(path string, n int) error {
+// read follows the array and prints every reading as it arrives, until
+// the stream ends: Follow ends when the writer closes, and yields
+// mmap.ErrWriterDied if it dies first.
+func read(path string) error {
 	a, err := mmap.Open[Reading](path, mmap.RDONLY)
 	if err != nil {
 		return err
@@ -135,14 +158,16 @@ func read(path string, n int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for r, err := range a.Follow(ctx, 0) {
+		if errors.Is(err, mmap.ErrWriterDied) {
+			fmt.Printf("reader:   the writer died after %d readings\n", a.Len())
+			return nil
+		}
 		if err != nil {
 			return err
 		}
 		late := time.Duration(time.Now().UnixNano() - r.Time)
-		fmt.Printf("reader:   reading %3d = %+.3f, seen %v after its append\n", r.Seq, r.Value, late.Round(10*time.Microsecond))
-		if r.Seq == int64(n-1) {
-			return nil
-		}
+		fmt.Printf("reader:   reading %3d = %+.3f, seen %v after its append\n", r.Seq, r.Value, late.Round(time.Microsecond))
 	}
+	fmt.Printf("reader:   the writer closed after %d readings: the stream has ended\n", a.Len())
 	return nil
 }
