@@ -27,16 +27,19 @@ import (
 // wrote as well. FORMAT.md describes the file.
 //
 // Records are appended at memory speed ([Array.Append]) and read and changed
-// in place through [Array.Items]. [Array.Sync] makes them durable; after a
-// crash, Open sees every record of the last completed Sync (and possibly
-// later ones), each fully written.
+// in place through [Array.Items]. [Array.Publish] shows them to readers in
+// other processes without waiting for the disk; [Array.Sync] makes them
+// durable. After a crash of the writer's process, Open sees every record it
+// published; after a power cut, every record of the last completed Sync
+// (and possibly of a Sync under way), each fully written.
 //
 // One writer, many readers. Create and Open with RDWR make the writer; a
 // second writer, in this process or another, by this name or another (a
 // symbolic or hard link), gets [ErrLocked]. Open with
 // RDONLY makes a reader, which may open while the writer works: it sees
-// what the writer synced, with [Array.Refresh] or [Array.Wait], and never a
-// torn record. While readers have the file open, what would change records
+// what the writer published, with [Array.Refresh], [Array.Wait] or
+// [Array.Follow], and never a torn record; Wait tells it when the writer
+// has closed ([ErrWriterClosed]) or died ([ErrWriterDied]). While readers have the file open, what would change records
 // under them is refused with ErrLocked: Create over the file, and Truncate.
 // While a writer has the file, a sidecar file (the name with ".meta"
 // added, next to the file that symbolic links lead to) lies next to it; the
@@ -418,7 +421,8 @@ func (a *Array[T]) usable(write bool) error {
 }
 
 // Len returns the number of records: for the writer, those appended; for a
-// reader, those that the writer had synced at the last Refresh.
+// reader, those that the writer had published at the last Refresh (or
+// Wait).
 func (a *Array[T]) Len() int { return int(a.pub.Load()) }
 
 // Offset returns the byte offset of record 0 in the file: the length of the

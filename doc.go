@@ -68,7 +68,9 @@
 // others. The writer's methods are called from one goroutine at a time;
 // meanwhile other goroutines may call Len, Items and Wait, and see every
 // record appended so far, whole. Readers in other processes see what the
-// writer synced ([Array.Refresh], [Array.Wait], [Array.Follow]). Close must
+// writer published or synced ([Array.Publish], [Array.Refresh],
+// [Array.Wait], [Array.Follow]), and learn when the writer closes or dies.
+// Close must
 // not run concurrently with any other method of the same Array.
 //
 // # Caveats
