@@ -344,6 +344,12 @@ func (a *Array[T]) openWriter() error {
 			return err
 		}
 	}
+	if unlock, err := a.lockOutReaders(""); err == nil {
+		// No reader has the file: the sleepers counted are readers that
+		// were killed asleep, which would make every publish wake no one.
+		a.side.clearSleepers()
+		unlock()
+	}
 	a.side.start(a.w.count)
 	return nil
 }

@@ -260,7 +260,7 @@ func (a *Array[T]) WaitWriter(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if s.side != nil && !s.ended {
+		if !s.ended {
 			held, err := a.writerHeld(s.side)
 			if err != nil || held {
 				return wrapErr("wait", a.path, err)

@@ -2,6 +2,7 @@ package mmap
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"runtime"
 	"time"
@@ -99,8 +100,8 @@ func retryLocked(lock func() error) error {
 
 // writerHeld reports whether a writer has the file open: whether its lock
 // on the file is held (inodeLocked), or where the OS has no such lock,
-// the lock on side, the sidecar the reader has open (none: no writer). A
-// lock that cannot be asked about is taken, shared, and released at once.
+// the lock on its sidecar, side if the reader has it open. A lock that
+// cannot be asked about is taken, shared, and released at once.
 func (a *Array[T]) writerHeld(side *sidecar) (bool, error) {
 	var held bool
 	err := withFD(a.f, func(fd uintptr) (err error) {
@@ -110,15 +111,27 @@ func (a *Array[T]) writerHeld(side *sidecar) (bool, error) {
 	if !errors.Is(err, errors.ErrUnsupported) {
 		return held, err
 	}
-	if side == nil {
-		return false, nil
+	f := (*os.File)(nil)
+	if side != nil {
+		f = side.f
+	} else {
+		// Opened only to ask about its lock: never read, so that a
+		// sidecar the reader does not trust is harmless.
+		f, err = fileid.OpenNoFollow(a.sidePath, os.O_RDONLY, 0)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return false, nil // a writer always has a sidecar
+		case err != nil:
+			return true, nil // cannot tell: as if a writer had it
+		}
+		defer f.Close()
 	}
-	err = withFD(side.f, func(fd uintptr) error { return lockFile(fd, false) })
+	err = withFD(f, func(fd uintptr) error { return lockFile(fd, false) })
 	switch {
 	case errors.Is(err, ErrLocked):
 		return true, nil
 	case err != nil:
 		return false, err
 	}
-	return false, withFD(side.f, unlockFile)
+	return false, withFD(f, unlockFile)
 }

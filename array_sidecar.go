@@ -348,6 +348,9 @@ func (s *sidecar) start(count int) {
 	futexWake(s.wordLow)
 }
 
+// clearSleepers forgets the readers counted asleep.
+func (s *sidecar) clearSleepers() { atomic.StoreUint32(s.sleepers, 0) }
+
 // publish shows count, and whether the writer has closed, to the readers
 // in other processes, and wakes those asleep on the live word. With none
 // asleep it is one atomic store and one load. A reader counts itself

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -394,4 +395,26 @@ func TestSpinningReader(t *testing.T) {
 	if err := r.Publish(); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Publish after Close: %v; want ErrClosed", err)
 	}
+}
+
+// TestSleepersOfKilledReaders leaves the sidecar counting readers asleep
+// that are gone, as readers killed in their sleep do: the next writer
+// forgets them when no reader has the file, and keeps them otherwise.
+func TestSleepersOfKilledReaders(t *testing.T) {
+	path := arrayPath(t)
+	a := syncedArray(t, path, 3)
+	atomic.AddUint32(a.side.sleepers, 3)
+	crash(t, a)
+	r := mustOpen[rec](t, path, RDONLY)
+	w := mustOpen[rec](t, path, RDWR)
+	if n := atomic.LoadUint32(w.side.sleepers); n != 3 {
+		t.Errorf("a writer with a reader present counts %d sleepers; want the 3 it cannot tell from live ones", n)
+	}
+	crash(t, w)
+	mustClose(t, r)
+	w = mustOpen[rec](t, path, RDWR)
+	if n := atomic.LoadUint32(w.side.sleepers); n != 0 {
+		t.Errorf("a writer with no reader counts %d sleepers; want 0", n)
+	}
+	mustClose(t, w)
 }
