@@ -183,7 +183,7 @@ func (a *Array[T]) waitPublish(ctx context.Context, n int) error {
 		if a.Len() > seen {
 			poll, seen = minPoll, a.Len()
 		}
-		if err := a.askWriter(ctx, n, s); err != nil {
+		if err := a.askWriter(n, s); err != nil {
 			return err
 		}
 		if a.spin > 0 {
@@ -213,7 +213,7 @@ func (a *Array[T]) waitPublish(ctx context.Context, n int) error {
 // look s found is alive, and if it is not, returns why no more records
 // will come (after one more look, which may find that it closed, or the
 // records it published last, and then returns nil).
-func (a *Array[T]) askWriter(ctx context.Context, n int, s stream) error {
+func (a *Array[T]) askWriter(n int, s stream) error {
 	now := int64(time.Since(a.opened))
 	if asked := a.askedAt.Load(); asked != 0 && now-asked < int64(maxSleep) {
 		return nil
