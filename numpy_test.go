@@ -21,19 +21,34 @@ import (
 // The tests in this file run numpy itself: files this package writes must
 // load in numpy, and files numpy writes must open here.
 
-var numpyPython = sync.OnceValues(func() (string, error) {
-	var errs []error
-	for _, p := range []string{"python3", "/usr/bin/python3", "python"} {
-		out, err := exec.Command(p, "-c", "import numpy; print(numpy.__version__)").CombinedOutput()
-		if err == nil {
-			return p, nil
+// pythonWith returns a Python that imports modules ("numpy",
+// "numpy, pandas"): the first of python3, /usr/bin/python3 and python.
+var pythonWith = func() func(modules string) (string, error) {
+	var mu sync.Mutex
+	found := map[string]func() (string, error){}
+	return func(modules string) (string, error) {
+		mu.Lock()
+		find, ok := found[modules]
+		if !ok {
+			find = sync.OnceValues(func() (string, error) {
+				var errs []error
+				for _, p := range []string{"python3", "/usr/bin/python3", "python"} {
+					out, err := exec.Command(p, "-c", "import "+modules).CombinedOutput()
+					if err == nil {
+						return p, nil
+					}
+					errs = append(errs, errors.New(p+": "+strings.TrimSpace(lastLine(string(out)))+" "+err.Error()))
+				}
+				return "", errors.Join(errs...)
+			})
+			found[modules] = find
 		}
-		errs = append(errs, errors.New(p+": "+strings.TrimSpace(lastLine(string(out)))+" "+err.Error()))
+		mu.Unlock()
+		return find()
 	}
-	return "", errors.Join(errs...)
-})
+}()
 
-// numpySkipped counts the tests skipped for want of numpy.
+// numpySkipped counts the tests skipped for want of numpy or pandas.
 var numpySkipped atomic.Int32
 
 // tellNumpySkipped says, on the terminal, where there is one, that tests
@@ -49,7 +64,7 @@ func tellNumpySkipped() {
 		return // no terminal: -v shows the skips
 	}
 	defer tty.Close()
-	fmt.Fprintf(tty, "mmap: %d tests against numpy skipped: no Python here imports numpy (tried python3, /usr/bin/python3, python); apt-get install python3-numpy\n", n)
+	fmt.Fprintf(tty, "mmap: %d tests against numpy or pandas skipped: no Python here imports them (tried python3, /usr/bin/python3, python); apt-get install python3-numpy python3-pandas python3-dask\n", n)
 }
 
 func lastLine(s string) string {
@@ -62,13 +77,20 @@ func lastLine(s string) string {
 // fails), and fails the test if the script fails.
 func python(t *testing.T, script string, args ...string) string {
 	t.Helper()
+	return pythonOf(t, "numpy", "python3-numpy", script, args...)
+}
+
+// pythonOf is python with a Python that imports modules, which Debian's
+// packages install.
+func pythonOf(t *testing.T, modules, packages, script string, args ...string) string {
+	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skipf("numpy runs beside the Linux tests; this is %s", runtime.GOOS)
 	}
-	py, err := numpyPython()
+	py, err := pythonWith(modules)
 	if err != nil {
 		numpySkipped.Add(1)
-		cannotRun(t, "no Python here can import numpy (apt-get install python3-numpy): %v", err)
+		cannotRun(t, "no Python here can import %s (apt-get install %s): %v", modules, packages, err)
 	}
 	cmd := exec.Command(py, append([]string{"-c", "import numpy as np, sys\n" + script}, args...)...)
 	var stderr bytes.Buffer

@@ -93,6 +93,39 @@ func flatTable() []tableRow {
 		{"a generic struct of a generic struct", mmap.CheckType[tPair[tBox[int64], float64]], ""},
 		{"a function-scope type", mmap.CheckType[tLocalOK], ""},
 		{"a function-scope generic type", mmap.CheckType[tLocalBox[tPair[tLocalOK, tLocalOK]]], ""},
+		{"numpy types asked for in tags", mmap.CheckType[struct {
+			Time  int64 `npy:"time,M8[ns]"`
+			Took  int64 `npy:",m8[us]"`
+			OK    uint8 `npy:",?"`
+			Sign  int8  `npy:",?"`
+			_     [6]byte
+			Code  [8]byte   `npy:"code,S"`
+			Name  [4]rune   `npy:",U"`
+			Label [2]uint32 `npy:",U"`
+		}], ""},
+
+		// Numpy types asked for on the wrong Go type, or unknown.
+		{"a datetime on an int32", mmap.CheckType[struct {
+			T int32 `npy:"t,M8[ns]"`
+		}], "field T is int32 and asks for numpy type M8[ns] in its tag, which needs an int64"},
+		{"a datetime without a unit", mmap.CheckType[struct {
+			T int64 `npy:",M8"`
+		}], "field T asks for numpy type \"M8\" in its tag; a datetime64 or timedelta64 needs a unit"},
+		{"a datetime of an unknown unit", mmap.CheckType[struct {
+			T int64 `npy:",m8[5s]"`
+		}], "needs a unit, one of Y M W D h m s ms us ns ps fs as: m8[ns], say"},
+		{"a bool on a uint16", mmap.CheckType[struct {
+			B uint16 `npy:",?"`
+		}], "field B is uint16 and asks for numpy type ? in its tag, which needs a uint8 (or an int8)"},
+		{"bytes on an int8 array", mmap.CheckType[struct {
+			S [4]int8 `npy:",S"`
+		}], "field S is [4]int8 and asks for numpy type S in its tag, which needs a [n]byte array"},
+		{"unicode on a byte array", mmap.CheckType[struct {
+			U [4]byte `npy:",U"`
+		}], "field U is [4]uint8 and asks for numpy type U in its tag, which needs a [n]rune or [n]uint32 array"},
+		{"a numpy type no field can ask for", mmap.CheckType[struct {
+			F float64 `npy:",f2"`
+		}], "field F asks for numpy type \"f2\" in its tag, which is none a Go field can ask for"},
 
 		// Kinds that are never flat.
 		{"int", mmap.CheckType[int], "it is int: its size differs"},

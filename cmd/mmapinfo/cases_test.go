@@ -334,7 +334,9 @@ func reportCases() []reportCase {
 			make: testdata("structured.npy"),
 			kind: kindNPY, status: unusable, openErr: "ErrType", count: 3,
 			says: []string{"pos    struct (2,)  offset 4", "  x    <f4          offset 0",
-				`field name: '|S5' is a byte string, which no flat Go type maps`},
+				`holds packed records of`, `field label ('<U3') is at offset 25 of a record`,
+				"map it as struct { id uint32; pos [2]struct { x float32; y float32 }; name [5]byte `npy:\",S\"`; _ [3]byte; label [3]rune `npy:\",U\"`; ok uint8 `npy:\",?\"`; _ [7]byte; when int64 `npy:\",M8[s]\"` }",
+				"or read this file as it is with ReadRecords"},
 		},
 		{
 			name: "numpy's Fortran-order matrix",

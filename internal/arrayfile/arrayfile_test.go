@@ -308,17 +308,20 @@ func TestSidecarSizesOutOfRange(t *testing.T) {
 }
 
 func TestUnmappable(t *testing.T) {
+	const none = ", which no flat Go type maps"
 	for str, want := range map[string]string{
-		"|O": "Python objects", "<U4": "a unicode string", "|S8": "a byte string", "|a8": "a byte string",
-		"|b1": "numpy's bool", "|?": "numpy's bool", "<M8[ns]": "a datetime", ">m8[s]": "a datetime",
-		"<f2": "a half-precision float", "<f16": "an extended-precision float", "<c32": "an extended-precision float",
+		"|O": "Python objects" + none, "<U4": "a unicode string, which a field of a Go struct holds as [4]rune tagged `npy:\",U\"`",
+		"|S8":     "a byte string, which a field of a Go struct holds as [8]byte tagged `npy:\",S\"`",
+		"|a8":     "a byte string, which a field of a Go struct holds as [8]byte tagged `npy:\",S\"`",
+		"|b1":     "numpy's bool, which a field of a Go struct holds as uint8 tagged `npy:\",?\"`",
+		"|?":      "numpy's bool, which a field of a Go struct holds as uint8 tagged `npy:\",?\"`",
+		"<M8[ns]": "a datetime64, which a field of a Go struct holds as int64 tagged `npy:\",M8[ns]\"`",
+		">m8[s]":  "a timedelta64, which a field of a Go struct holds as int64 tagged `npy:\",m8[s]\"`",
+		"<M8[5s]": "a datetime64" + none, "<M8": "a datetime64" + none, "|S0": "a byte string" + none,
+		"<f2": "a half-precision float" + none, "<f16": "an extended-precision float" + none, "<c32": "an extended-precision float" + none,
 		"<f8": "", "<c16": "", "|u1": "", ">i8": "", "|V4": "",
 	} {
-		got := Unmappable(npy.DType{Str: str})
-		if want != "" {
-			want += ", which no flat Go type maps"
-		}
-		if got != want {
+		if got := Unmappable(npy.DType{Str: str}); got != want {
 			t.Errorf("%s: got %q; want %q", str, got, want)
 		}
 	}
@@ -365,7 +368,12 @@ func TestGoTypeOf(t *testing.T) {
 		{"[('a', '<i8'), ('b', '<i4')]", "(2,)", "the record is 12 bytes, not a multiple of 8, the alignment of its fields"},
 		{"[('p', [('x', '<i2'), ('y', '<i4')])]", "(2,)", "field p.y ('<i4') is at offset 2 of a record"},
 		{"[('', '|V1'), ('', '|V1'), ('a', '<i2'), ('b', '<i8')]", "(2,)", "field b ('<i8') is at offset 4 of a record"},
-		{"[('s', '|S8')]", "(2,)", "field s: '|S8' is a byte string"},
+		{"[('s', '|S8'), ('u', '<U2'), ('ok', '|b1'), ('', '|V7'), ('t', '<M8[ns]'), ('d', '<m8[us]')]", "(2,)",
+			"struct { s [8]byte `npy:\",S\"`; u [2]rune `npy:\",U\"`; ok uint8 `npy:\",?\"`; _ [7]byte; t int64 `npy:\",M8[ns]\"`; d int64 `npy:\",m8[us]\"` }"},
+		{"[('type', '<M8[s]'), ('x', '<i8')]", "(2,)", "struct { F0 int64 `npy:\"type,M8[s]\"`; x int64 }"},
+		{"[('s', '|S3', (2,))]", "(2,)", "field s[i]: '|S3' is a byte string, which a field of a Go struct holds as [3]byte tagged `npy:\",S\"`"},
+		{"'<M8[ns]'", "(2,)", "'<M8[ns]' is a datetime64, which a field of a Go struct holds as int64 tagged `npy:\",M8[ns]\"`"},
+		{"[('t', '<M8[7s]')]", "(2,)", "field t: '<M8[7s]' is a datetime64, which no flat Go type maps"},
 		{"[('v', '|V4')]", "(2,)", "raw bytes (numpy's void), which a Go type holds only as unnamed padding, a `_ [4]byte` field"},
 	} {
 		d := strings.ReplaceAll(c.descr, "<", string(npy.HostOrder))
@@ -380,6 +388,66 @@ func TestGoTypeOf(t *testing.T) {
 			t.Errorf("%s: refused %v; want %q", c.descr, r, want)
 		case r == nil && (g.String() != want || typ.Name != want):
 			t.Errorf("%s: got %s (%s); want %s", c.descr, g, typ.Name, want)
+		case r == nil && typ.DType.String() != h.DType.Merged().String():
+			t.Errorf("%s: the Go type %s is numpy's %s", c.descr, g, typ.DType)
 		}
 	}
+}
+
+func TestPlanOfPackedRecords(t *testing.T) {
+	parse := func(descr string) *npy.Header {
+		t.Helper()
+		descr = strings.ReplaceAll(descr, "<", string(npy.HostOrder))
+		h, err := npy.Parse(header("{'descr': "+descr+", 'fortran_order': False, 'shape': (2,), }", 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	const pandas = "[('time', '<M8[ns]'), ('ok', '|b1'), ('n', '<i8'), ('x', '<f8'), ('name', '<U4')]"
+	packed := parse(pandas)
+	_, _, r := GoTypeOf(packed)
+	wantType := "struct { time int64 `npy:\",M8[ns]\"`; ok uint8 `npy:\",?\"`; _ [7]byte; n int64; x float64; name [4]rune `npy:\",U\"` }"
+	if r == nil || !strings.Contains(r.Msg, "field n ('<i8') is at offset 9") || !strings.Contains(r.Msg, "align=True") ||
+		!strings.Contains(r.Msg, "map it as "+wantType+"; or read this file as it is with ReadRecords") {
+		t.Fatalf("GoTypeOf of packed records: %v; want the field, its offset, align=True and %s", r, wantType)
+	}
+	alignedHeader := parse(Aligned(packed.DType).String())
+	g, typ, r := GoTypeOf(alignedHeader)
+	if r != nil || g.String() != wantType {
+		t.Fatalf("GoTypeOf of the aligned records: %v, %v; want %s", g, r, wantType)
+	}
+	if a := Aligned(packed.DType).Itemsize(); a != 48 {
+		t.Errorf("the aligned record is %d bytes; numpy makes it 48", a)
+	}
+	runs, r := Plan(packed.DType, typ)
+	if want := []Run{{0, 0, 9}, {9, 16, 32}}; r != nil || !slices.Equal(runs, want) {
+		t.Errorf("Plan: %v, %v; want %v", runs, r, want)
+	}
+	if runs, r := Plan(alignedHeader.DType, typ); r != nil || !slices.Equal(runs, []Run{{0, 0, 9}, {16, 16, 32}}) {
+		t.Errorf("Plan of the aligned records: %v, %v", runs, r)
+	}
+	for _, c := range []struct{ descr, says string }{
+		{"[('time', '<M8[ns]'), ('ok', '|b1'), ('n', '<i8'), ('x', '<f8')]", "name: the Go type has it, the file does not"},
+		{"[('time', '<M8[ns]'), ('ok', '|b1'), ('n', '<i8'), ('x', '<f8'), ('name', '<U4'), ('y', '<f8')]", "y: the file has it, the Go type does not"},
+		{"[('time', '<M8[ns]'), ('ok', '|b1'), ('m', '<i8'), ('x', '<f8'), ('name', '<U4')]", "n: the file has field m in its place"},
+		{"[('time', '<M8[us]'), ('ok', '|b1'), ('n', '<i8'), ('x', '<f8'), ('name', '<U4')]", "time: the file has '<M8[us]', the Go type '<M8[ns]'"},
+		{"[('time', '<M8[ns]'), ('ok', '|b1'), ('n', '<i8', (2,)), ('x', '<f8'), ('name', '<U4')]", "n: the file has shape [2], the Go type []"},
+	} {
+		if _, r := Plan(parse(c.descr).DType, typ); r == nil || r.Reason != OtherType || !strings.Contains(r.Msg, c.says) {
+			t.Errorf("Plan of %s: %v; want OtherType saying %q", c.descr, r, c.says)
+		}
+	}
+	other := strings.ReplaceAll(strings.ReplaceAll(pandas, "<", "#"), "#", string(otherOrder()))
+	if _, r := Plan(parse(other).DType, typ); r == nil || r.Reason != OtherOrder {
+		t.Errorf("Plan of records of the other byte order: %v; want OtherOrder", r)
+	}
+}
+
+// otherOrder is the byte order this host does not have.
+func otherOrder() byte {
+	if npy.HostOrder == '<' {
+		return '>'
+	}
+	return '<'
 }

@@ -18,6 +18,7 @@ import (
 // GoType is a Go type built from a numpy type, as package flat sees it.
 type GoType struct {
 	kind   flat.Kind
+	name   string  // a number's name, if not its kind's: "byte", "rune"
 	len    int     // Array
 	elem   *GoType // Array
 	fields []flat.Field
@@ -46,6 +47,9 @@ func (t *GoType) String() string {
 			}
 		}
 		return "struct { " + strings.Join(parts, "; ") + " }"
+	}
+	if t.name != "" {
+		return t.name
 	}
 	return t.kind.String()
 }
@@ -88,6 +92,11 @@ func GoTypeOf(h *npy.Header) (*GoType, Type, *Refusal) {
 	l, ferr := flat.Check(t)
 	if ferr != nil {
 		if why := packed(t, h.DType, "", 0); why != "" {
+			if g, _ := fromDType(Aligned(h.DType), ""); g != nil {
+				if _, err := flat.Check(g); err == nil {
+					why += fmt.Sprintf(", and map it as %s; or read this file as it is with ReadRecords into that type, which copies each record", g)
+				}
+			}
 			return nil, Type{}, refuse(NoGoType, "holds packed records of %s, which no flat Go type lays out as the file does: %s", h.DType, why)
 		}
 		// The fix flat proposes is for a Go type; the file's layout is fixed.
@@ -130,33 +139,63 @@ func fromDType(d npy.DType, path string) (*GoType, string) {
 			return nil, fmt.Sprintf("%sfield %d has no name, which no Go field has", inField(path), i)
 		}
 		fpath := strings.TrimPrefix(path+"."+f.Name, ".")
-		ft, why := fromDType(f.Type, fpath+strings.Repeat("[i]", len(f.Shape)))
-		if why != "" {
-			return nil, why
+		ft, as := asGoType(f.Type)
+		if ft == nil || f.Shape != nil {
+			var why string
+			if ft, why = fromDType(f.Type, fpath+strings.Repeat("[i]", len(f.Shape))); why != "" {
+				return nil, why
+			}
+			as = ""
 		}
 		for j := len(f.Shape) - 1; j >= 0; j-- {
 			ft = &GoType{kind: flat.Array, len: f.Shape[j], elem: ft}
 		}
-		name, tag := goName(f.Name, i, used)
+		name, tag := goName(f.Name, i, used, as)
 		used[name] = true
 		t.fields = append(t.fields, flat.Field{Name: name, Tag: tag, Type: ft})
 	}
 	return t, ""
 }
 
+// asGoType is the Go type of a field that holds the plain numpy type d by
+// asking for it in its tag (AsOf), and what the tag asks for; nil if d is
+// none of those types.
+func asGoType(d npy.DType) (*GoType, string) {
+	as, _ := AsOf(d)
+	_, _, size := d.Parts()
+	switch as {
+	case "":
+		return nil, ""
+	case "?":
+		return &GoType{kind: flat.Uint8}, as
+	case "S":
+		return &GoType{kind: flat.Array, len: size, elem: &GoType{kind: flat.Uint8, name: "byte"}}, as
+	case "U":
+		return &GoType{kind: flat.Array, len: size, elem: &GoType{kind: flat.Int32, name: "rune"}}, as
+	}
+	return &GoType{kind: flat.Int64}, as
+}
+
 // goName is the name of a Go field for numpy field name, field i of its
-// struct, whose fields before it have the Go names used: the same, or F<i>
+// struct, whose fields before it have the Go names used, and its tag, which
+// asks for the numpy type as if that is not "": the same name, or F<i>
 // (with as many _ after it as make it new) with an npy tag that gives the
 // numpy name.
-func goName(name string, i int, used map[string]bool) (string, string) {
-	if token.IsIdentifier(name) && name != "_" && !used[name] {
-		return name, ""
+func goName(name string, i int, used map[string]bool, as string) (string, string) {
+	g, tagName := name, ""
+	if !token.IsIdentifier(name) || name == "_" || used[name] {
+		g, tagName = "F"+strconv.Itoa(i), name
+		for used[g] {
+			g += "_"
+		}
 	}
-	g := "F" + strconv.Itoa(i)
-	for used[g] {
-		g += "_"
+	switch {
+	case as != "":
+		return g, "npy:" + strconv.Quote(tagName+","+as)
+	case tagName != "":
+		return g, "npy:" + strconv.Quote(tagName)
 	}
-	return g, "npy:" + strconv.Quote(name)
+	return g, ""
 }
 
 func inField(path string) string {

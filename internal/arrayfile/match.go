@@ -2,7 +2,6 @@ package arrayfile
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,9 +60,9 @@ func fromLayout(l *flat.Layout, order byte) (npy.DType, []int, error) {
 			d.Fields = append(d.Fields, npy.Field{Type: npy.Void(f.Size)})
 			continue
 		}
-		name := f.Name
-		if tag, ok := reflect.StructTag(f.Tag).Lookup("npy"); ok && tag != "" {
-			name = tag
+		name, as := flat.NumpyTag(f.Tag)
+		if name == "" {
+			name = f.Name
 		}
 		if names[name] {
 			return npy.DType{}, nil, fmt.Errorf("two fields are named %q in numpy; rename one with an `npy:\"name\"` tag", name)
@@ -73,9 +72,27 @@ func fromLayout(l *flat.Layout, order byte) (npy.DType, []int, error) {
 		if err != nil {
 			return npy.DType{}, nil, err
 		}
+		if as != "" {
+			t, fdims = asType(as, f.Layout, order)
+		}
 		d.Fields = append(d.Fields, npy.Field{Name: name, Type: t, Shape: fdims})
 	}
 	return d, dims, nil
+}
+
+// asType is the numpy type that a field laid out as l asks for in its tag,
+// as, which package flat has checked against l, and the field's shape:
+// "M8[ns]" on an int64 is '<M8[ns]', "S" on a [8]byte is '|S8' (no shape).
+func asType(as string, l *flat.Layout, order byte) (npy.DType, []int) {
+	switch as {
+	case "?":
+		return npy.DType{Str: "|b1"}, nil
+	case "S":
+		return npy.DType{Str: "|S" + strconv.Itoa(l.Len)}, nil
+	case "U":
+		return npy.DType{Str: string(order) + "U" + strconv.Itoa(l.Len)}, nil
+	}
+	return npy.DType{Str: string(order) + as}, nil
 }
 
 // numberType is the numpy type string of a flat number kind.
@@ -152,8 +169,40 @@ func orRecord(path string) string {
 	return path
 }
 
+// AsOf returns what a Go field asks for in its tag to hold the plain
+// numpy type d ("M8[ns]", "?", "S", "U"; flat.NumpyTag), and the Go type
+// of that field ("int64", "uint8", "[8]byte", "[4]rune"); "" if d is none
+// of these.
+func AsOf(d npy.DType) (as, goType string) {
+	if d.Structured() {
+		return "", ""
+	}
+	_, kind, size := d.Parts()
+	switch kind {
+	case 'M', 'm':
+		_, unit, _ := strings.Cut(d.Str, "[")
+		if size == 8 && slices.Contains(flat.DatetimeUnits, strings.TrimSuffix(unit, "]")) && strings.HasSuffix(unit, "]") {
+			return string(kind) + "8[" + unit, "int64"
+		}
+	case 'b', '?':
+		if size == 1 || kind == '?' {
+			return "?", "uint8"
+		}
+	case 'S', 'a':
+		if size > 0 {
+			return "S", "[" + strconv.Itoa(size) + "]byte"
+		}
+	case 'U':
+		if size > 0 {
+			return "U", "[" + strconv.Itoa(size) + "]rune"
+		}
+	}
+	return "", ""
+}
+
 // Unmappable says what d is if it is a plain type that no flat Go type
-// maps ("a unicode string, which no flat Go type maps"), or returns "".
+// maps as it is ("Python objects, which no flat Go type maps"), or that a
+// Go field maps only when its tag asks for it (AsOf), or returns "".
 func Unmappable(d npy.DType) string {
 	if d.Structured() {
 		return ""
@@ -168,14 +217,19 @@ func Unmappable(d npy.DType) string {
 		what = "a byte string"
 	case k == 'b' || k == '?':
 		what = "numpy's bool"
-	case k == 'M' || k == 'm':
-		what = "a datetime"
+	case k == 'M':
+		what = "a datetime64"
+	case k == 'm':
+		what = "a timedelta64"
 	case k == 'f' && n == 2:
 		what = "a half-precision float"
 	case k == 'f' && n > 8, k == 'c' && n > 16:
 		what = "an extended-precision float"
 	default:
 		return ""
+	}
+	if as, g := AsOf(d); as != "" {
+		return fmt.Sprintf("%s, which a field of a Go struct holds as %s tagged `npy:\",%s\"`", what, g, as)
 	}
 	return what + ", which no flat Go type maps"
 }

@@ -123,14 +123,9 @@ func Check(h *npy.Header, count, size int64, t *Type) []*Refusal {
 			add(checkType(h, t))
 		}
 	}
-	switch {
-	case len(h.Shape) == 0:
-		add(refuse(ZeroDim, "holds a 0-dimensional array (shape ()), a single value; an Array holds a sequence of records"))
-	case h.Fortran && len(h.Shape) > 1:
-		add(refuse(FortranOrder, "holds a %d-dimensional array in Fortran (column-major) order, so a record's values are not side by side; save it with numpy.ascontiguousarray", len(h.Shape)))
-	}
-	if t != nil && len(h.Shape) > 0 && !sameDims(h.Shape[1:], t.Rows) {
-		add(refuse(OtherRows, "holds records of shape %v (the shape is %v); %s records have shape %v", h.Shape[1:], h.Shape, t.Name, t.Rows))
+	add(checkShape(h))
+	if t != nil {
+		add(checkRows(h, t))
 	}
 	if t != nil && h.Len%t.Align != 0 {
 		add(refuse(Misaligned, "the records start at offset %d, which is %d-byte aligned, and %s needs %d: the header is not padded as numpy pads it (to a multiple of 64 bytes); save the array again with numpy.save, or copy it into an Array made with Create", h.Len, h.Len&-h.Len, t.Name, t.Align))
@@ -139,6 +134,49 @@ func Check(h *npy.Header, count, size int64, t *Type) []*Refusal {
 		add(checkSize(h, count, recSize, size))
 	}
 	return refusals
+}
+
+// CheckCopy is Check for a reader that copies records of t out of the
+// file (ReadRecords) instead of mapping them: they may lie at other
+// offsets in a record than t's fields (Plan), and the records at any
+// offset in the file. It returns how to copy a record, or the first
+// refusal.
+func CheckCopy(h *npy.Header, count, size int64, t Type) ([]Run, *Refusal) {
+	if r := checkShape(h); r != nil {
+		return nil, r
+	}
+	runs, r := Plan(h.DType, t)
+	if r == nil {
+		r = checkRows(h, &t)
+	}
+	if r != nil {
+		return nil, r
+	}
+	recSize, ok := RecordSize(h)
+	if !ok {
+		return nil, refuse(NoGoType, "holds records of %s, which no Go type holds: a record's size in bytes overflows", h.DType)
+	}
+	return runs, checkSize(h, count, recSize, size)
+}
+
+// checkShape refuses a shape that is no sequence of records with their
+// values side by side.
+func checkShape(h *npy.Header) *Refusal {
+	switch {
+	case len(h.Shape) == 0:
+		return refuse(ZeroDim, "holds a 0-dimensional array (shape ()), a single value; an Array holds a sequence of records")
+	case h.Fortran && len(h.Shape) > 1:
+		return refuse(FortranOrder, "holds a %d-dimensional array in Fortran (column-major) order, so a record's values are not side by side; save it with numpy.ascontiguousarray", len(h.Shape))
+	}
+	return nil
+}
+
+// checkRows refuses records of another shape than t's.
+func checkRows(h *npy.Header, t *Type) *Refusal {
+	if len(h.Shape) > 0 && !sameDims(h.Shape[1:], t.Rows) {
+		return refuse(OtherRows, "holds records of shape %v (the shape is %v); %s records have shape %v", h.Shape[1:], h.Shape, t.Name, t.Rows)
+	}
+	return nil
 }
 
 // checkType refuses records of another type than t.

@@ -7,6 +7,8 @@ package flat
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -122,6 +124,7 @@ type FieldLayout struct {
 	Name   string // "_" for explicit padding
 	Tag    string
 	Offset int
+	As     string // the numpy type the field asks for in its tag (NumpyTag), checked against its layout
 	*Layout
 }
 
@@ -153,6 +156,9 @@ func (l *Layout) describe(b *strings.Builder) {
 				fmt.Fprintf(b, "_%d", f.Size)
 			} else {
 				f.describe(b)
+			}
+			if f.As != "" {
+				fmt.Fprintf(b, " as %s", f.As)
 			}
 		}
 		b.WriteString("}")
@@ -250,7 +256,11 @@ func (w walker) walkStruct(t Type, path string) (*Layout, *Error) {
 		if pad := roundUp(l.Size, fl.Align) - l.Size; pad > 0 {
 			return nil, w.padding(t, i-1, path, pad)
 		}
-		l.Fields = append(l.Fields, FieldLayout{Name: f.Name, Tag: f.Tag, Offset: l.Size, Layout: fl})
+		_, as := NumpyTag(f.Tag)
+		if why := asks(as, f.Type, fl); why != "" {
+			return nil, &Error{Type: w.root.String(), Field: fpath, Problem: "field " + fpath + " " + why}
+		}
+		l.Fields = append(l.Fields, FieldLayout{Name: f.Name, Tag: f.Tag, Offset: l.Size, As: as, Layout: fl})
 		l.Size += fl.Size
 		l.Align = max(l.Align, fl.Align)
 	}
@@ -258,6 +268,59 @@ func (w walker) walkStruct(t Type, path string) (*Layout, *Error) {
 		return nil, w.padding(t, t.NumField()-1, path, pad)
 	}
 	return l, nil
+}
+
+// NumpyTag splits the `npy` key of a struct field's tag into the numpy
+// name it gives the field ("" for its Go name) and the numpy type it asks
+// for ("" for the one its Go type has): `npy:"time,M8[ns]"` is "time" and
+// "M8[ns]".
+func NumpyTag(tag string) (name, as string) {
+	v, _ := reflect.StructTag(tag).Lookup("npy")
+	name, as, _ = strings.Cut(v, ",")
+	return name, as
+}
+
+// Datetime units are the units numpy writes a datetime64 or timedelta64
+// in: "M8[ns]".
+var DatetimeUnits = []string{"Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as"}
+
+// Asks lists what a field's tag may ask for, with the Go types that may.
+const Asks = "M8[unit] or m8[unit] (datetime64, timedelta64) on an int64, ? (bool) on a uint8 or int8, S (bytes) on a [n]byte, U (unicode) on a [n]rune or [n]uint32"
+
+// asks says what is wrong with a field of Go type t, laid out as l, that
+// asks for numpy type as in its tag, or "" if nothing is.
+func asks(as string, t Type, l *Layout) string {
+	need := ""
+	switch kind, unit, _ := strings.Cut(as, "["); {
+	case as == "":
+		return ""
+	case kind == "M8" || kind == "m8":
+		if !strings.HasSuffix(unit, "]") || !slices.Contains(DatetimeUnits, strings.TrimSuffix(unit, "]")) {
+			return fmt.Sprintf("asks for numpy type %q in its tag; a datetime64 or timedelta64 needs a unit, one of %s: %s[ns], say", as, strings.Join(DatetimeUnits, " "), kind)
+		}
+		if l.Kind == Int64 {
+			return ""
+		}
+		need = "an int64"
+	case as == "?":
+		if l.Kind == Uint8 || l.Kind == Int8 {
+			return ""
+		}
+		need = "a uint8 (or an int8) that holds 0 or 1"
+	case as == "S":
+		if l.Kind == Array && l.Elem.Kind == Uint8 {
+			return ""
+		}
+		need = "a [n]byte array"
+	case as == "U":
+		if l.Kind == Array && (l.Elem.Kind == Uint32 || l.Elem.Kind == Int32) {
+			return ""
+		}
+		need = "a [n]rune or [n]uint32 array"
+	default:
+		return fmt.Sprintf("asks for numpy type %q in its tag, which is none a Go field can ask for: %s", as, Asks)
+	}
+	return fmt.Sprintf("is %s and asks for numpy type %s in its tag, which needs %s", t, as, need)
 }
 
 // padding reports pad bytes of implicit padding after field i of t.

@@ -1,0 +1,192 @@
+package mmap
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/typedmmap/mmap/internal/npy"
+)
+
+// The tests in this file run pandas (Debian's python3-pandas) and numpy on
+// the types analysts save: datetime64, bool, strings, and packed records.
+
+// frameRow is a record of the DataFrame the tests save: numpy's aligned
+// layout of its columns (np.dtype(..., align=True)).
+type frameRow struct {
+	Time int64 `npy:"time,M8[ns]"`
+	OK   uint8 `npy:"ok,?"`
+	_    [7]byte
+	N    int64   `npy:"n"`
+	X    float64 `npy:"x"`
+	Name [4]rune `npy:"name,U"`
+	Code [3]byte `npy:"code,S"`
+	_    [5]byte
+	Took int64 `npy:"took,m8[us]"`
+}
+
+// frameStart is the time of the DataFrame's first row; row i is i hours
+// and i microseconds later.
+var frameStart = time.Date(2026, time.December, 3, 12, 0, 0, 0, time.UTC)
+
+// wantRow is row i of the DataFrame.
+func wantRow(i int) frameRow {
+	r := frameRow{
+		Time: frameStart.Add(time.Duration(i)*time.Hour + time.Duration(i)*time.Microsecond).UnixNano(),
+		OK:   uint8(1 - i%2),
+		N:    int64(i * 3),
+		X:    float64(i) / 2,
+		Took: int64(i) * 1500,
+	}
+	copy(r.Name[:], []rune(fmt.Sprintf("r%dé", i)))
+	copy(r.Code[:], fmt.Sprintf("c%d", i))
+	return r
+}
+
+// pandasFrame is Python that builds the DataFrame of rows, frame(n), and
+// its records.
+const pandasFrame = `
+import pandas as pd
+def frame(n):
+    i = np.arange(n)
+    return pd.DataFrame({
+        'time': pd.Timestamp('2026-12-03T12:00:00') + pd.to_timedelta(i, unit='h') + pd.to_timedelta(i, unit='us'),
+        'ok': i % 2 == 0,
+        'n': i * 3,
+        'x': i / 2,
+        'name': [('r%d\u00e9' % k)[:4] for k in i],
+        'code': [('c%d' % k)[:3].encode() for k in i],
+        'took': pd.to_timedelta(i * 1500, unit='us'),
+    })
+def records(df):
+    return df.to_records(index=False, column_dtypes={'name': 'U4', 'code': 'S3', 'took': 'm8[us]'})
+`
+
+// pandas runs script with pandas, as python runs it with numpy, skipping
+// the test (failing it in CI) where pandas is missing.
+func pandas(t *testing.T, script string, args ...string) string {
+	t.Helper()
+	return pythonOf(t, "numpy, pandas", "python3-pandas", pandasFrame+script, args...)
+}
+
+func TestPandasRecords(t *testing.T) {
+	dir := tempDir(t)
+	const n = 300
+	pandas(t, `
+d, n = sys.argv[1], int(sys.argv[2])
+r = records(frame(n))
+assert not r.dtype.isalignedstruct
+np.save(d + '/packed.npy', r)
+np.save(d + '/aligned.npy', np.array(r, dtype=np.dtype(r.dtype.descr, align=True)))
+`, dir, fmt.Sprint(n))
+
+	// The aligned file maps as it is.
+	a := mustOpen[frameRow](t, filepath.Join(dir, "aligned.npy"), RDONLY)
+	if a.Len() != n {
+		t.Fatalf("the aligned file has %d records; want %d", a.Len(), n)
+	}
+	for i, r := range a.Items() {
+		if r != wantRow(i) {
+			t.Fatalf("aligned record %d is %+v; want %+v", i, r, wantRow(i))
+		}
+	}
+	if got, ok := TimeOf(a.Items()[1].Time, "ns"); !ok || !got.Equal(frameStart.Add(time.Hour+time.Microsecond)) {
+		t.Errorf("TimeOf record 1: %v, %v", got, ok)
+	}
+
+	// The packed one cannot be mapped, and Open says why and what to do.
+	packed := filepath.Join(dir, "packed.npy")
+	_, err := Open[frameRow](packed, RDONLY)
+	for _, says := range []string{"holds packed records", "field n ('<i8') is at offset 9", "align=True", "or read this file as it is with ReadRecords"} {
+		if says = strings.ReplaceAll(says, "<", string(npy.HostOrder)); !errors.Is(err, ErrType) || !strings.Contains(err.Error(), says) {
+			t.Errorf("Open of packed records: %v; want ErrType saying %q", err, says)
+		}
+	}
+	// ReadRecords copies them, all or a range.
+	for _, span := range [][2]int{{0, n}, {7, 140}, {n, n}} {
+		got, err := ReadRecords[frameRow](packed, span[0], span[1])
+		if err != nil || len(got) != span[1]-span[0] {
+			t.Fatalf("ReadRecords %v: %d records, %v", span, len(got), err)
+		}
+		for i, r := range got {
+			if r != wantRow(span[0]+i) {
+				t.Fatalf("ReadRecords %v: record %d is %+v; want %+v", span, span[0]+i, r, wantRow(span[0]+i))
+			}
+		}
+	}
+	if got, err := ReadRecords[frameRow](filepath.Join(dir, "aligned.npy"), 0, n); err != nil || got[n-1] != wantRow(n-1) {
+		t.Errorf("ReadRecords of the aligned file: %v", err)
+	}
+	if _, err := ReadRecords[frameRow](packed, 5, n+1); !errors.Is(err, ErrRange) {
+		t.Errorf("ReadRecords past the end: %v; want ErrRange", err)
+	}
+	type renamed struct {
+		Time int64 `npy:"when,M8[ns]"`
+	}
+	if _, err := ReadRecords[renamed](packed, 0, 1); !errors.Is(err, ErrType) || !strings.Contains(err.Error(), "when: the file has field time in its place") {
+		t.Errorf("ReadRecords into another type: %v; want ErrType naming the field", err)
+	}
+}
+
+// TestPandasReadsWhatGoWrites writes records with a time, a bool, strings
+// and a duration from Go; pandas must read them as those types, with no
+// conversion.
+func TestPandasReadsWhatGoWrites(t *testing.T) {
+	path := arrayPath(t)
+	w := mustCreate[frameRow](t, path)
+	for i := range 50 {
+		if err := w.Append(wantRow(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustClose(t, w)
+	checkStrictHeader(t, fileBytes(t, path))
+	out := pandas(t, `
+got = pd.DataFrame(np.load(sys.argv[1]))
+want = frame(50)
+assert str(got['time'].dtype) == 'datetime64[ns]', got.dtypes
+assert str(got['ok'].dtype) == 'bool', got.dtypes
+assert str(got['took'].dtype).startswith('timedelta64'), got.dtypes
+for c in ('time', 'ok', 'n', 'x', 'took'):
+    assert (got[c] == want[c]).all(), (c, got[c], want[c])
+assert list(got['name']) == list(want['name']), got['name']
+assert list(got['code']) == list(want['code']), got['code']
+print(got['time'][49])
+`, path)
+	if want := frameStart.Add(49*time.Hour + 49*time.Microsecond).Format("2006-01-02 15:04:05.000000"); out != want {
+		t.Errorf("pandas reads the last time as %q; want %q", out, want)
+	}
+}
+
+// TestDaskConcatenatesWhatGoWrites writes rows into three files from Go;
+// dask must concatenate them, mapped, into the frame pandas builds.
+func TestDaskConcatenatesWhatGoWrites(t *testing.T) {
+	dir := tempDir(t)
+	var paths []string
+	for part := range 3 {
+		path := filepath.Join(dir, fmt.Sprintf("part-%d.npy", part))
+		w := mustCreate[frameRow](t, path)
+		for i := part * 40; i < (part+1)*40; i++ {
+			if err := w.Append(wantRow(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustClose(t, w)
+		paths = append(paths, path)
+	}
+	out := pythonOf(t, "numpy, pandas, dask.array", "python3-pandas python3-dask", pandasFrame+`
+import dask.array as da
+parts = [da.from_array(np.load(p, mmap_mode='r'), chunks=16) for p in sys.argv[1:]]
+got = pd.DataFrame(da.concatenate(parts).compute())
+want = frame(120)
+for c in want.columns:
+    assert list(got[c]) == list(want[c]), c
+print(len(got), got['time'].dtype)
+`, paths...)
+	if out != "120 datetime64[ns]" {
+		t.Errorf("dask and pandas read %q; want 120 rows with a datetime64[ns] column", out)
+	}
+}
