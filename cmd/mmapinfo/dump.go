@@ -11,8 +11,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"github.com/typedmmap/mmap"
 	"github.com/typedmmap/mmap/internal/npy"
 )
 
@@ -239,9 +241,17 @@ func writePlain(buf *bytes.Buffer, d npy.DType, b []byte) {
 		writeFloat(buf, bo, b[size/2:])
 		buf.WriteByte(']')
 	case 'M', 'm':
-		if n := signed(bo, b); n == math.MinInt64 {
+		n := signed(bo, b)
+		_, unit, _ := strings.Cut(strings.TrimSuffix(d.Str, "]"), "[")
+		switch t, ok := mmap.TimeOf(n, unit); {
+		case n == mmap.NaT:
 			buf.WriteString(`"NaT"`)
-		} else {
+		case kind == 'M' && ok:
+			// A time, as RFC 3339 writes it in UTC.
+			buf.Write(jsonString(t.Format(time.RFC3339Nano)))
+		default:
+			// A timedelta, or a time out of time.Time's range: the count
+			// of its unit.
 			buf.WriteString(strconv.FormatInt(n, 10))
 		}
 	case 'S', 'a':

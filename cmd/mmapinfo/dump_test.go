@@ -64,9 +64,9 @@ func TestDump(t *testing.T) {
 		status int
 	}{
 		{"numpy's structured records", testdata("structured.npy"), "5", []string{
-			`{"id":1,"pos":[{"x":0.5,"y":-1},{"x":2,"y":3}],"name":"ab","label":"é","ok":true,"when":1704164645}`,
+			`{"id":1,"pos":[{"x":0.5,"y":-1},{"x":2,"y":3}],"name":"ab","label":"é","ok":true,"when":"2024-01-02T03:04:05Z"}`,
 			`{"id":2,"pos":[{"x":0.001,"y":1e+30},{"x":0,"y":0}],"name":"<&>","label":"ok","ok":false,"when":"NaT"}`,
-			`{"id":3,"pos":[{"x":-0,"y":7},{"x":8,"y":9}],"name":"xyzzy","label":"日本","ok":true,"when":0}`,
+			`{"id":3,"pos":[{"x":-0,"y":7},{"x":8,"y":9}],"name":"xyzzy","label":"日本","ok":true,"when":"1970-01-01T00:00:00Z"}`,
 		}, "", exitOK},
 		{"NaN and infinities", testdata("special-floats.npy"), "4", []string{
 			`{"h":0.099975586,"c":[1,2]}`, `{"h":"NaN","c":["NaN","-Inf"]}`, `{"h":"+Inf","c":[0,0]}`, `{"h":"-Inf","c":[-0,-1.5]}`,

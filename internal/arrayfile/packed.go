@@ -18,8 +18,9 @@ import (
 // other.
 type Run struct{ File, Go, Size int }
 
-// Plan returns how to copy a record of numpy type file into a record of
-// the Go type t: the runs, adjacent ones joined. The two must have the
+// Plan returns how to copy an element of numpy type file into one of the
+// Go type t (a record, or for an array type, one of its values): the runs,
+// adjacent ones joined. The two must have the
 // same fields, named alike, of the same types and shapes, in the same
 // order, at any offsets; padding does not count. Otherwise the refusal
 // says where they differ (OtherType, or OtherOrder).
@@ -51,14 +52,31 @@ func Plan(file npy.DType, t Type) ([]Run, *Refusal) {
 	}
 	var runs []Run
 	for i, g := range got {
-		size := g.typ.Itemsize() * product(g.shape)
-		if n := len(runs) - 1; n >= 0 && runs[n].File+runs[n].Size == g.off && runs[n].Go+runs[n].Size == want[i].off {
-			runs[n].Size += size
-			continue
-		}
-		runs = append(runs, Run{File: g.off, Go: want[i].off, Size: size})
+		runs = appendRun(runs, Run{File: g.off, Go: want[i].off, Size: g.typ.Itemsize() * product(g.shape)})
 	}
 	return runs, nil
+}
+
+// appendRun appends r to runs, joined to the last one if it follows it in
+// both records.
+func appendRun(runs []Run, r Run) []Run {
+	if n := len(runs) - 1; n >= 0 && runs[n].File+runs[n].Size == r.File && runs[n].Go+runs[n].Size == r.Go {
+		runs[n].Size += r.Size
+		return runs
+	}
+	return append(runs, r)
+}
+
+// repeat returns the runs of a record of n elements, each copied by runs,
+// fileSize bytes apart in the file and goSize apart in Go.
+func repeat(runs []Run, n, fileSize, goSize int) []Run {
+	var out []Run
+	for k := range n {
+		for _, r := range runs {
+			out = appendRun(out, Run{File: r.File + k*fileSize, Go: r.Go + k*goSize, Size: r.Size})
+		}
+	}
+	return out
 }
 
 // leaf is a field of a record that is not padding and not a struct of
