@@ -22,7 +22,11 @@ import (
 //	[('Time', '<i8'), ('Value', '<f4'), ('', '|V4')]
 //
 // Field names are the Go names, or those that `npy:"name"` struct tags
-// give; blank fields are padding, unnamed, as in the second example. For an array
+// give; a tag may also ask for a numpy type Go has none of, on a field that
+// holds its bytes: `npy:"time,M8[ns]"` (datetime64, on an int64), `,m8[us]`
+// (timedelta64), `,?` (bool, on a uint8), `,S` (bytes, on a [n]byte), `,U`
+// (unicode, on a [n]rune); FORMAT.md lists them. Blank fields are padding,
+// unnamed, as in the second example. For an array
 // type T, such as [768]float32, the descr is that of the element ('<f4'),
 // and each record adds its dimensions to the array's shape: (count, 768).
 // Use it to build a numpy.memmap by hand:
