@@ -311,10 +311,10 @@ func TestUnmappable(t *testing.T) {
 	const none = ", which no flat Go type maps"
 	for str, want := range map[string]string{
 		"|O": "Python objects" + none, "<U4": "a unicode string, which a field of a Go struct holds as [4]rune tagged `npy:\",U\"`",
-		"|S8":     "a byte string, which a field of a Go struct holds as [8]byte tagged `npy:\",S\"`",
-		"|a8":     "a byte string, which a field of a Go struct holds as [8]byte tagged `npy:\",S\"`",
+		"|S8": "a byte string, which a field of a Go struct holds as [8]byte tagged `npy:\",S\"`",
+		"|a8": "a byte string" + none, ">S2": "a byte string" + none, "|U2": "a unicode string" + none, "|M8[s]": "a datetime64" + none,
 		"|b1":     "numpy's bool, which a field of a Go struct holds as uint8 tagged `npy:\",?\"`",
-		"|?":      "numpy's bool, which a field of a Go struct holds as uint8 tagged `npy:\",?\"`",
+		"|?":      "numpy's bool" + none,
 		"<M8[ns]": "a datetime64, which a field of a Go struct holds as int64 tagged `npy:\",M8[ns]\"`",
 		">m8[s]":  "a timedelta64, which a field of a Go struct holds as int64 tagged `npy:\",m8[s]\"`",
 		"<M8[5s]": "a datetime64" + none, "<M8": "a datetime64" + none, "|S0": "a byte string" + none,
@@ -371,6 +371,7 @@ func TestGoTypeOf(t *testing.T) {
 		{"[('s', '|S8'), ('u', '<U2'), ('ok', '|b1'), ('', '|V7'), ('t', '<M8[ns]'), ('d', '<m8[us]')]", "(2,)",
 			"struct { s [8]byte `npy:\",S\"`; u [2]rune `npy:\",U\"`; ok uint8 `npy:\",?\"`; _ [7]byte; t int64 `npy:\",M8[ns]\"`; d int64 `npy:\",m8[us]\"` }"},
 		{"[('type', '<M8[s]'), ('x', '<i8')]", "(2,)", "struct { F0 int64 `npy:\"type,M8[s]\"`; x int64 }"},
+		{"[('a,b', '<i8'), (',', '|b1'), ('', '|V7')]", "(2,)", "struct { F0 int64 `npy:\"a,b,\"`; F1 uint8 `npy:\",,?\"`; _ [7]byte }"},
 		{"[('s', '|S3', (2,))]", "(2,)", "field s[i]: '|S3' is a byte string, which a field of a Go struct holds as [3]byte tagged `npy:\",S\"`"},
 		{"'<M8[ns]'", "(2,)", "'<M8[ns]' is a datetime64, which a field of a Go struct holds as int64 tagged `npy:\",M8[ns]\"`"},
 		{"[('t', '<M8[7s]')]", "(2,)", "field t: '<M8[7s]' is a datetime64, which no flat Go type maps"},

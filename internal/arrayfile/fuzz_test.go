@@ -18,6 +18,8 @@ func FuzzCheck(f *testing.F) {
 	f.Add(header("{'shape': (7L,), 'fortran_order': True, \"descr\": u'<c16' # comment\n}", 1), int64(64))
 	f.Add(header("{'descr': '|O', 'fortran_order': False, 'shape': ()}", 1), int64(0))
 	f.Add(header("{'descr': [('', '|V1'), ('', '|V1'), ('a', '<i2'), ('p', [('x', '<i1'), ('y', '<f8')])], 'fortran_order': False, 'shape': (2,), }", 1), int64(300))
+	f.Add(header("{'descr': [('time', '<M8[ns]'), ('ok', '|b1'), ('n', '<i8'), ('x', '<f8'), ('name', '<U4'), ('c', '|S3')], 'fortran_order': False, 'shape': (5,), }", 1), int64(400))
+	f.Add(header("{'descr': [('t', '<m8[us]'), ('s', '|S5', (2,)), ('p', [('a', '<i2'), ('b', '<f4')], (3,))], 'fortran_order': False, 'shape': (2, 2), }", 1), int64(400))
 	f.Fuzz(func(t *testing.T, b []byte, size int64) {
 		st, r := Decide(b, nil)
 		if _, err := npy.Parse(b); (err == nil) != (r == nil) {
@@ -47,7 +49,76 @@ func FuzzCheck(f *testing.F) {
 		if own := Check(st.H, st.Count, size, &typ); len(own) != len(refusals) {
 			t.Fatalf("Check with the file's own type %s: %v; with none: %v", g, own, refusals)
 		}
+		// A copy refuses what Check does, but for where the records start.
+		copyable := true
+		for _, r := range refusals {
+			copyable = copyable && r.Reason == Misaligned
+		}
+		runs, r := CheckCopy(st.H, st.Count, size, typ)
+		if (r == nil) != copyable {
+			t.Fatalf("CheckCopy with the file's own type %s: %v; Check: %v", g, r, refusals)
+		}
+		if r == nil {
+			checkRuns(t, runs, st.H, typ)
+		}
 	})
+}
+
+// FuzzPlan plans the copy of records of a header's type into the Go type
+// of its aligned layout (Aligned), which must always be possible when that
+// Go type exists, with runs inside both records that copy every byte of
+// the file's fields once.
+func FuzzPlan(f *testing.F) {
+	f.Add(header("{'descr': [('time', '<M8[ns]'), ('ok', '|b1'), ('n', '<i8'), ('x', '<f8'), ('name', '<U4')], 'fortran_order': False, 'shape': (5,), }", 1))
+	f.Add(header("{'descr': [('a', '<i4'), ('p', [('x', '|i1'), ('y', '<f8')], (2,)), ('', '|V3'), ('z', '<c8')], 'fortran_order': False, 'shape': (2, 3), }", 1))
+	f.Add(header("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3), }", 1))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := npy.Parse(b)
+		if err != nil {
+			return
+		}
+		aligned := *h
+		aligned.DType = Aligned(h.DType)
+		g, typ, r := GoTypeOf(&aligned)
+		if r != nil {
+			return
+		}
+		runs, r := Plan(h.DType, typ)
+		if r != nil {
+			t.Fatalf("Plan of %s into its aligned Go type %s: %v", h.DType, g, r)
+		}
+		if n := product(typ.Rows); n > 1 {
+			runs = repeat(runs, n, h.DType.Itemsize(), typ.Size/n)
+		}
+		checkRuns(t, runs, h, typ)
+	})
+}
+
+// checkRuns checks that runs lie inside a record of the file h describes
+// and inside one of typ, and copy all of the file's fields' bytes.
+func checkRuns(t *testing.T, runs []Run, h *npy.Header, typ Type) {
+	t.Helper()
+	recSize, ok := RecordSize(h)
+	if !ok {
+		return
+	}
+	var fields []leaf
+	leaves(h.DType, "", 0, &fields)
+	want := 0
+	for _, l := range fields {
+		want += l.typ.Itemsize() * product(l.shape)
+	}
+	want *= product(typ.Rows)
+	got := 0
+	for _, r := range runs {
+		if r.Size <= 0 || r.File < 0 || int64(r.File+r.Size) > recSize || r.Go < 0 || r.Go+r.Size > typ.Size {
+			t.Fatalf("run %+v outside a record of %d bytes in the file or %d in Go", r, recSize, typ.Size)
+		}
+		got += r.Size
+	}
+	if got != want {
+		t.Fatalf("the runs copy %d bytes; the file's fields have %d", got, want)
+	}
 }
 
 // checkRefusals checks that each refusal is one of Reasons, with a message

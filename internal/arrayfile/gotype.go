@@ -190,7 +190,7 @@ func goName(name string, i int, used map[string]bool, as string) (string, string
 		}
 	}
 	switch {
-	case as != "":
+	case as != "" || strings.Contains(tagName, ","):
 		return g, "npy:" + strconv.Quote(tagName+","+as)
 	case tagName != "":
 		return g, "npy:" + strconv.Quote(tagName)

@@ -172,32 +172,45 @@ func orRecord(path string) string {
 // AsOf returns what a Go field asks for in its tag to hold the plain
 // numpy type d ("M8[ns]", "?", "S", "U"; flat.NumpyTag), and the Go type
 // of that field ("int64", "uint8", "[8]byte", "[4]rune"); "" if d is none
-// of these.
+// of these, as a Go field writes it (asType) in either byte order.
 func AsOf(d npy.DType) (as, goType string) {
 	if d.Structured() {
 		return "", ""
 	}
-	_, kind, size := d.Parts()
+	order, kind, size := d.Parts()
+	if order != '|' && order != '<' && order != '>' {
+		return "", ""
+	}
 	switch kind {
 	case 'M', 'm':
 		_, unit, _ := strings.Cut(d.Str, "[")
-		if size == 8 && slices.Contains(flat.DatetimeUnits, strings.TrimSuffix(unit, "]")) && strings.HasSuffix(unit, "]") {
-			return string(kind) + "8[" + unit, "int64"
-		}
-	case 'b', '?':
-		if size == 1 || kind == '?' {
-			return "?", "uint8"
-		}
-	case 'S', 'a':
-		if size > 0 {
-			return "S", "[" + strconv.Itoa(size) + "]byte"
-		}
+		as, goType = string(kind)+"8["+unit, "int64"
+	case 'b':
+		as, goType = "?", "uint8"
+	case 'S':
+		as, goType = "S", "["+strconv.Itoa(size)+"]byte"
 	case 'U':
-		if size > 0 {
-			return "U", "[" + strconv.Itoa(size) + "]rune"
-		}
+		as, goType = "U", "["+strconv.Itoa(size)+"]rune"
+	default:
+		return "", ""
 	}
-	return "", ""
+	if t, _ := asType(as, &flat.Layout{Len: size}, order); size <= 0 || t.Str != d.Str || order == '|' && kind != 'S' && kind != 'b' {
+		return "", ""
+	}
+	if (kind == 'M' || kind == 'm') && flatAsks(as) != "" {
+		return "", ""
+	}
+	return as, goType
+}
+
+// flatAsks is what package flat says of a datetime tag on an int64: ""
+// if its unit is one numpy has.
+func flatAsks(as string) string {
+	_, err := flat.Check(&GoType{kind: flat.Struct, fields: []flat.Field{{Name: "T", Tag: `npy:",` + as + `"`, Type: &GoType{kind: flat.Int64}}}})
+	if err != nil {
+		return err.Problem
+	}
+	return ""
 }
 
 // Unmappable says what d is if it is a plain type that no flat Go type

@@ -79,8 +79,14 @@ func repeat(runs []Run, n, fileSize, goSize int) []Run {
 	return out
 }
 
+// maxElems bounds the elements of a subarray of structs whose fields are
+// copied one by one; a larger one is one leaf, copied whole, which the two
+// records must lay out alike.
+const maxElems = 1 << 12
+
 // leaf is a field of a record that is not padding and not a struct of
-// fields itself (a struct in a subarray is one leaf), at offset off.
+// fields itself, at offset off. The structs of a subarray are leaves each,
+// up to maxElems of them.
 type leaf struct {
 	path  string
 	typ   npy.DType
@@ -96,10 +102,15 @@ func leaves(d npy.DType, path string, off int, out *[]leaf) {
 	}
 	for _, f := range d.Fields {
 		fpath := strings.TrimPrefix(path+"."+f.Name, ".")
+		n := product(f.Shape)
 		switch {
 		case f.Padding():
 		case f.Type.Structured() && f.Shape == nil:
 			leaves(f.Type, fpath, off, out)
+		case f.Type.Structured() && n <= maxElems:
+			for k := range n {
+				leaves(f.Type, fmt.Sprintf("%s[%d]", fpath, k), off+k*f.Type.Itemsize(), out)
+			}
 		default:
 			*out = append(*out, leaf{path: fpath, typ: f.Type.Merged(), shape: f.Shape, off: off})
 		}

@@ -270,14 +270,17 @@ func (w walker) walkStruct(t Type, path string) (*Layout, *Error) {
 	return l, nil
 }
 
-// NumpyTag splits the `npy` key of a struct field's tag into the numpy
-// name it gives the field ("" for its Go name) and the numpy type it asks
-// for ("" for the one its Go type has): `npy:"time,M8[ns]"` is "time" and
-// "M8[ns]".
+// NumpyTag splits the `npy` key of a struct field's tag, at its last
+// comma, into the numpy name it gives the field ("" for its Go name) and
+// the numpy type it asks for ("" for the one its Go type has):
+// `npy:"time,M8[ns]"` is "time" and "M8[ns]". A name with a comma in it
+// takes one more after it: `npy:"a,b,"` names the field "a,b".
 func NumpyTag(tag string) (name, as string) {
 	v, _ := reflect.StructTag(tag).Lookup("npy")
-	name, as, _ = strings.Cut(v, ",")
-	return name, as
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		return v[:i], v[i+1:]
+	}
+	return v, ""
 }
 
 // Datetime units are the units numpy writes a datetime64 or timedelta64
