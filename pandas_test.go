@@ -75,13 +75,15 @@ func pandas(t *testing.T, script string, args ...string) string {
 func TestPandasRecords(t *testing.T) {
 	dir := tempDir(t)
 	const n = 300
+	// numpy writes in this host's byte order, whatever numpy's own.
 	pandas(t, `
-d, n = sys.argv[1], int(sys.argv[2])
+d, n, o = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 r = records(frame(n))
 assert not r.dtype.isalignedstruct
-np.save(d + '/packed.npy', r)
-np.save(d + '/aligned.npy', np.array(r, dtype=np.dtype(r.dtype.descr, align=True)))
-`, dir, fmt.Sprint(n))
+packed = np.dtype(r.dtype.descr).newbyteorder(o)
+np.save(d + '/packed.npy', r.astype(packed))
+np.save(d + '/aligned.npy', np.array(r, dtype=np.dtype(packed.descr, align=True)))
+`, dir, fmt.Sprint(n), string(npy.HostOrder))
 
 	// The aligned file maps as it is.
 	a := mustOpen[frameRow](t, filepath.Join(dir, "aligned.npy"), RDONLY)
@@ -145,7 +147,10 @@ func TestPandasReadsWhatGoWrites(t *testing.T) {
 	mustClose(t, w)
 	checkStrictHeader(t, fileBytes(t, path))
 	out := pandas(t, `
-got = pd.DataFrame(np.load(sys.argv[1]))
+a = np.load(sys.argv[1])
+if sys.argv[2] != sys.byteorder[0]:  # an emulated host of the other order
+    a = a.astype(a.dtype.newbyteorder('='))
+got = pd.DataFrame(a)
 want = frame(50)
 assert str(got['time'].dtype) == 'datetime64[ns]', got.dtypes
 assert str(got['ok'].dtype) == 'bool', got.dtypes
@@ -155,7 +160,7 @@ for c in ('time', 'ok', 'n', 'x', 'took'):
 assert list(got['name']) == list(want['name']), got['name']
 assert list(got['code']) == list(want['code']), got['code']
 print(got['time'][49])
-`, path)
+`, path, map[byte]string{'<': "l", '>': "b"}[npy.HostOrder])
 	if want := frameStart.Add(49*time.Hour + 49*time.Microsecond).Format("2006-01-02 15:04:05.000000"); out != want {
 		t.Errorf("pandas reads the last time as %q; want %q", out, want)
 	}

@@ -66,7 +66,7 @@ func FuzzCheck(f *testing.F) {
 
 // FuzzPlan plans the copy of records of a header's type into the Go type
 // of its aligned layout (Aligned), which must always be possible when that
-// Go type exists, with runs inside both records that copy every byte of
+// Go type exists (in the file's byte order), with runs inside both records that copy every byte of
 // the file's fields once.
 func FuzzPlan(f *testing.F) {
 	f.Add(header("{'descr': [('time', '<M8[ns]'), ('ok', '|b1'), ('n', '<i8'), ('x', '<f8'), ('name', '<U4')], 'fortran_order': False, 'shape': (5,), }", 1))
@@ -84,8 +84,11 @@ func FuzzPlan(f *testing.F) {
 			return
 		}
 		runs, r := Plan(h.DType, typ)
-		if r != nil {
+		switch {
+		case r != nil && r.Reason != OtherOrder:
 			t.Fatalf("Plan of %s into its aligned Go type %s: %v", h.DType, g, r)
+		case r != nil:
+			return // the Go type is in this host's byte order, not the file's
 		}
 		if n := product(typ.Rows); n > 1 {
 			runs = repeat(runs, n, h.DType.Itemsize(), typ.Size/n)
