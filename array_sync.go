@@ -66,7 +66,11 @@ func (a *Array[T]) sync() error {
 		if err := a.side.writeSlot(int64(w.count), hdr); err != nil {
 			return err
 		}
-		if err := a.writeHeader(hdr, false); err != nil {
+		// A lower count (Truncate) is waited for: until it is durable,
+		// the header on disk would count the dropped records, which the
+		// next appends overwrite, and a reader of the file alone (numpy,
+		// after a power cut) would read them torn.
+		if err := a.writeHeader(hdr, w.count < w.synced); err != nil {
 			return err
 		}
 		w.synced = w.count
