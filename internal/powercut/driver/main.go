@@ -91,9 +91,12 @@ func run(cuts int, seed uint64, jobs int, fresh, cache float64, keep string) err
 	}
 	defer os.RemoveAll(work)
 	if keep == "" {
-		if keep, err = os.MkdirTemp("", "powercut-failed-"); err != nil {
-			return err
-		}
+		keep, err = os.MkdirTemp("", "powercut-failed-")
+	} else {
+		err = os.MkdirAll(keep, 0o755)
+	}
+	if err != nil {
+		return err
 	}
 	s, err := prepare(work)
 	if err != nil {
