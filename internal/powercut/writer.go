@@ -104,11 +104,13 @@ func (w *writer) step() error {
 
 // reopen closes the array, which syncs it and, with no reader, cuts the
 // file to its last record and removes its sidecar, and opens it again. To
-// the host, the Close is a Sync.
+// the host, the Close is a Sync, and a Close.
 func (w *writer) reopen() error {
+	n := w.a.Len()
 	if err := w.sync(w.a.Close); err != nil {
 		return err
 	}
+	say("%s %d", model.Closed, n)
 	if err := w.checkSize(); err != nil {
 		return err
 	}

@@ -23,22 +23,24 @@ type summary struct {
 	// reached the image.
 	unflushed, persisted int
 
-	lost        uint64 // promised records missing, over all trials
+	lost, extra uint64 // promised records missing, records no Sync made durable, over all trials
 	torn, stale int
 
 	plans  map[string]int // cuts by what the plan waited for
 	phases map[string]int // cuts by the writer's phase
-	// truncFound counts the cuts in a Truncate by what the checker found:
-	// the Truncate's lower count ("truncate") or the count before it.
-	truncFound map[string]int
-	shrinks    int
+	// found counts the cuts in a Sync and in a Truncate by what the
+	// checker found: its count ("sync", "truncate") or the one before
+	// ("promise").
+	found   map[string]map[string]int
+	shrinks int
 
 	boot, write, check, all time.Duration
 }
 
 func (s *summary) add(r result) {
 	if s.phases == nil {
-		s.plans, s.phases, s.truncFound = map[string]int{}, map[string]int{}, map[string]int{}
+		s.plans, s.phases = map[string]int{}, map[string]int{}
+		s.found = map[string]map[string]int{model.PhaseSync: {}, model.PhaseTruncate: {}}
 	}
 	s.trials++
 	if r.err != nil {
@@ -57,16 +59,17 @@ func (s *summary) add(r result) {
 		s.persisted += r.persisted
 	}
 	s.lost += r.verdict.Lost
+	s.extra += r.verdict.Extra
 	s.torn += r.verdict.Torn
 	s.stale += r.verdict.Stale
 	s.plans[r.plan.at]++
 	s.phases[r.phase]++
-	if r.phase == model.PhaseTruncate {
-		found := r.verdict.Found
-		if found == "" {
-			found = "no verdict"
+	if found, ok := s.found[r.phase]; ok {
+		name := r.verdict.Found
+		if name == "" {
+			name = "no verdict"
 		}
-		s.truncFound[found]++
+		found[name]++
 	}
 	s.shrinks += r.shrinks
 	s.boot += r.boot
@@ -81,10 +84,10 @@ func (s *summary) print(wall time.Duration) {
 		s.trials, s.trials-s.failed, s.failed, s.fresh, s.noInit)
 	fmt.Printf("powercut: %d cuts killed qemu on a plain disk, %d on a disk with a volatile write cache (%d unflushed sectors at the cuts, %d of them kept); %d disks needed e2fsck before ext4 mounted them\n",
 		s.trials-s.cached, s.cached, s.unflushed, s.persisted, s.fsck)
-	fmt.Printf("powercut: lost synced records %d, torn or garbage records %d, records of a wrong epoch %d\n", s.lost, s.torn, s.stale)
+	fmt.Printf("powercut: lost synced records %d, extra records %d, torn or garbage records %d, records of a wrong epoch %d\n", s.lost, s.extra, s.torn, s.stale)
 	fmt.Printf("powercut: cuts planned at: %s\n", counts(s.plans))
-	fmt.Printf("powercut: cuts by the writer's phase: %s; in a Truncate the checker found %s; Closes that cut the file: %d\n",
-		counts(s.phases), counts(s.truncFound), s.shrinks)
+	fmt.Printf("powercut: cuts by the writer's phase: %s; in a Sync the checker found %s; in a Truncate %s; Closes that cut the file: %d\n",
+		counts(s.phases), counts(s.found[model.PhaseSync]), counts(s.found[model.PhaseTruncate]), s.shrinks)
 	fmt.Printf("powercut: per trial %.1fs (writer boot %.1fs, writing %.1fs, checker %.1fs); %.0fs in all\n",
 		(s.all / n).Seconds(), (s.boot / n).Seconds(), (s.write / n).Seconds(), (s.check / n).Seconds(), wall.Seconds())
 }

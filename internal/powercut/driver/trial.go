@@ -177,6 +177,9 @@ func (l *lineage) run(r *result, dir string, rng *rand.Rand) error {
 	}
 	x := tr.Expect()
 	note := fmt.Sprintf("cut %v, writer seed %d epoch %d, writer's phase at the cut %s\nexpectation %s\n", r.plan, wseed, epoch, r.phase, x.Arg())
+	if b := x.Behind; b != nil {
+		note += fmt.Sprintf("the file's header may be behind: %d records, epochs %s\n", b.Count, b.Epochs)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "trial.txt"), []byte(note), 0o644); err != nil {
 		return errors.Join(werr, err)
 	}

@@ -18,6 +18,7 @@ const (
 	Open      = "open"      // open COUNT EPOCH: the array opened (or was created) with COUNT records; appends are in EPOCH
 	Sync      = "sync"      // sync COUNT: a Sync of COUNT records starts
 	Synced    = "synced"    // synced COUNT EPOCH: that Sync returned
+	Closed    = "closed"    // closed COUNT: a Close, announced as a Sync of COUNT records, returned
 	Truncate  = "truncate"  // truncate TARGET EPOCH: a Truncate to TARGET starts; later appends are in EPOCH
 	Truncated = "truncated" // truncated TARGET EPOCH: that Truncate returned
 	Grow      = "grow"      // grow N: a Grow(N) starts
@@ -36,13 +37,16 @@ const (
 )
 
 // arity is how many numbers follow each keyword.
-var arity = map[string]int{Open: 2, Sync: 1, Synced: 2, Truncate: 2, Truncated: 2, Grow: 1, Grew: 1, Shrank: 1}
+var arity = map[string]int{Open: 2, Sync: 1, Synced: 2, Closed: 1, Truncate: 2, Truncated: 2, Grow: 1, Grew: 1, Shrank: 1}
 
 // Tracker follows a writer's console lines and keeps what the host knows
 // from them.
 type Tracker struct {
 	x     Expect
 	epoch uint64 // the session's epoch, the one the open line must name
+	// header is the state of the header the writer wrote last; x.Behind
+	// the one before, while this one may not be durable.
+	header State
 	// Phase is what the writer was doing at its last line.
 	Phase string
 	// Counts of events: Syncs and Truncates started, Grow calls and
@@ -110,27 +114,43 @@ func (t *Tracker) event(kw string, n []uint64) error {
 		case x.Fresh && count != 0, !x.Fresh && count != x.Promise.Count:
 			return fmt.Errorf("count %d, the last durable state has %d", count, x.Promise.Count)
 		}
+		// The state it opened is durable, header and all.
 		*x = Expect{Promise: State{count, x.Promise.Epochs.Cut(count, epoch)}}
+		t.header = x.Promise
 		t.Phase = PhaseAppend
 	case Sync:
+		switch {
+		case x.Pending != nil:
+			return fmt.Errorf("while a %s runs", Truncate)
+		case x.InSync != nil:
+			return fmt.Errorf("while a %s runs", Sync)
+		}
+		count := n[0]
+		x.InSync = &count
 		t.Syncs++
 		t.Phase = PhaseSync
 	case Synced:
 		count, epoch := n[0], n[1]
 		last := x.Promise.Epochs[len(x.Promise.Epochs)-1]
 		switch {
-		case x.Pending != nil:
-			return fmt.Errorf("while a %s runs", Truncate)
+		case x.InSync == nil || *x.InSync != count:
+			return fmt.Errorf("no %s %d runs", Sync, count)
 		case epoch != last.Epoch || count < last.Start:
 			return fmt.Errorf("host has epoch %d from record %d", last.Epoch, last.Start)
 		}
-		x.Promise.Count = count
+		x.Promise.Count, x.InSync = count, nil
+		t.wroteHeader(x.Promise)
 		t.Phase = PhaseAppend
+	case Closed:
+		if x.InSync != nil || n[0] != x.Promise.Count {
+			return fmt.Errorf("the last %s was not of %d records", Synced, n[0])
+		}
+		x.Behind = nil // Close waits for the header too
 	case Truncate:
 		target, epoch := n[0], n[1]
 		switch {
-		case x.Pending != nil:
-			return fmt.Errorf("while a %s runs", Truncate)
+		case x.Pending != nil || x.InSync != nil:
+			return fmt.Errorf("while a %s or %s runs", Sync, Truncate)
 		case epoch <= t.MaxEpoch:
 			return fmt.Errorf("epoch %d is not new (host has seen %d)", epoch, t.MaxEpoch)
 		}
@@ -142,7 +162,8 @@ func (t *Tracker) event(kw string, n []uint64) error {
 		if p := x.Pending; p == nil || p.Target != n[0] || p.Epoch != n[1] {
 			return fmt.Errorf("no %s %d %d runs", Truncate, n[0], n[1])
 		}
-		x.Promise, x.Pending = x.States()[1], nil
+		x.Promise, x.Pending = x.States()[1].State, nil
+		t.wroteHeader(x.Promise)
 		t.Phase = PhaseAppend
 	case Grow, Grew:
 		t.Grows++
@@ -153,18 +174,32 @@ func (t *Tracker) event(kw string, n []uint64) error {
 	return nil
 }
 
+// wroteHeader takes the end of a Sync (or of a Truncate's) that left the
+// array in state s. Its first wait made the header written before durable;
+// if the count changed, it wrote a new header, which is not.
+func (t *Tracker) wroteHeader(s State) {
+	if s.Count == t.header.Count {
+		t.x.Behind = nil
+	} else {
+		behind := t.header
+		t.x.Behind = &behind
+	}
+	t.header = s
+}
+
 // Verdict is the checker's one-line report on an array after a cut.
 type Verdict struct {
 	Pass bool
-	// Found is the state the array was found in: "promise", "truncate"
-	// (the result of the Truncate in flight), "nofile" (no Create had
-	// returned and the file is missing or invalid), or "none".
+	// Found is the state the array was found in: "promise", "sync" (the
+	// Sync in flight), "truncate" (the Truncate in flight), "nofile" (no
+	// Create had returned and the file is missing or invalid), or "none".
 	Found string
 	// Bound is the fewest records the array may hold ([Expect.Bound]).
-	// Count, Lost, Torn, Stale and their first indexes are as in [Result].
-	Count, Bound, Lost    uint64
-	Torn, Stale           int
-	FirstTorn, FirstStale uint64
+	// Count, Lost, Extra, Torn, Stale and their first indexes are as in
+	// [Result].
+	Count, Bound, Lost, Extra uint64
+	Torn, Stale               int
+	FirstTorn, FirstStale     uint64
 	// Final is the count after the checker's own appends, and Runs the
 	// epochs of those Final records: the durable state the next writer
 	// session starts from.
@@ -180,8 +215,8 @@ func (v Verdict) String() string {
 	if v.Pass {
 		word = "PASS"
 	}
-	return fmt.Sprintf("%s found=%s count=%d bound=%d lost=%d torn=%d first_torn=%d stale=%d first_stale=%d final=%d runs=%s reason=%s",
-		word, v.Found, v.Count, v.Bound, v.Lost, v.Torn, v.FirstTorn, v.Stale, v.FirstStale, v.Final, v.Runs, v.Reason)
+	return fmt.Sprintf("%s found=%s count=%d bound=%d lost=%d extra=%d torn=%d first_torn=%d stale=%d first_stale=%d final=%d runs=%s reason=%s",
+		word, v.Found, v.Count, v.Bound, v.Lost, v.Extra, v.Torn, v.FirstTorn, v.Stale, v.FirstStale, v.Final, v.Runs, v.Reason)
 }
 
 // ParseVerdict parses a console line that [Verdict.String] made, and
@@ -206,6 +241,8 @@ func ParseVerdict(line string) (Verdict, bool) {
 			v.Bound, err = strconv.ParseUint(val, 10, 64)
 		case "lost":
 			v.Lost, err = strconv.ParseUint(val, 10, 64)
+		case "extra":
+			v.Extra, err = strconv.ParseUint(val, 10, 64)
 		case "torn":
 			v.Torn, err = strconv.Atoi(val)
 		case "first_torn":
