@@ -24,6 +24,8 @@ const (
 	Grow      = "grow"      // grow N: a Grow(N) starts
 	Grew      = "grew"      // grew SIZE: the file grew to SIZE bytes (in Append or Grow)
 	Shrank    = "shrank"    // shrank SIZE: a Close cut the file to its last record, SIZE bytes
+	Published = "published" // published COUNT: a Publish, or an Append of an array that publishes each, showed COUNT records to readers; no promise
+	Spilled   = "spilled"   // spilled COUNT FLUSHED: the writer wrote the sidecar's live area, COUNT published, to the disk itself, without its records (FLUSHED 1: and flushed the disk's cache)
 	Error     = "ERROR"     // ERROR TEXT: a call failed; the writer stops
 )
 
@@ -31,13 +33,14 @@ const (
 const (
 	PhaseBoot     = "boot"     // no array opened yet
 	PhaseAppend   = "append"   // appending
+	PhasePublish  = "publish"  // its last line was a Publish's or a spill's
 	PhaseSync     = "sync"     // a Sync is running
 	PhaseGrow     = "grow"     // the file grew and no Sync has returned since
 	PhaseTruncate = "truncate" // a Truncate is running
 )
 
 // arity is how many numbers follow each keyword.
-var arity = map[string]int{Open: 2, Sync: 1, Synced: 2, Closed: 1, Truncate: 2, Truncated: 2, Grow: 1, Grew: 1, Shrank: 1}
+var arity = map[string]int{Open: 2, Sync: 1, Synced: 2, Closed: 1, Truncate: 2, Truncated: 2, Grow: 1, Grew: 1, Shrank: 1, Published: 1, Spilled: 2}
 
 // Tracker follows a writer's console lines and keeps what the host knows
 // from them.
@@ -50,8 +53,12 @@ type Tracker struct {
 	// Phase is what the writer was doing at its last line.
 	Phase string
 	// Counts of events: Syncs and Truncates started, Grow calls and
-	// growths of the file, Truncates that shrank it.
-	Syncs, Truncates, Grows, Shrinks int
+	// growths of the file, Truncates that shrank it, Publishes and spills
+	// of the live area.
+	Syncs, Truncates, Grows, Shrinks, Publishes, Spills int
+	// Published is the count the writer published last, as far as its
+	// lines tell.
+	Published uint64
 	// MaxEpoch is the highest epoch the writer used or may have used.
 	MaxEpoch uint64
 	// Err is the first error the writer reported or the first line that
@@ -67,6 +74,17 @@ func NewTracker(before Expect, epoch uint64) *Tracker {
 
 // Expect returns what the array must look like if the power is cut now.
 func (t *Tracker) Expect() Expect { return t.x }
+
+// Ahead returns by how many records the count the writer published last
+// exceeds every count Open may find if the power is cut now: records that
+// were shown to readers and are not durable. Zero when it exceeds none.
+func (t *Tracker) Ahead() uint64 {
+	most := uint64(0)
+	for _, s := range t.x.States() {
+		most = max(most, s.Count)
+	}
+	return t.Published - min(t.Published, most)
+}
 
 // Line takes one console line. Lines that are not the writer's are ignored.
 func (t *Tracker) Line(line string) {
@@ -116,7 +134,7 @@ func (t *Tracker) event(kw string, n []uint64) error {
 		}
 		// The state it opened is durable, header and all.
 		*x = Expect{Promise: State{count, x.Promise.Epochs.Cut(count, epoch)}}
-		t.header = x.Promise
+		t.header, t.Published = x.Promise, count
 		t.Phase = PhaseAppend
 	case Sync:
 		switch {
@@ -140,6 +158,7 @@ func (t *Tracker) event(kw string, n []uint64) error {
 		}
 		x.Promise.Count, x.InSync = count, nil
 		t.wroteHeader(x.Promise)
+		t.Published = count
 		t.Phase = PhaseAppend
 	case Closed:
 		if x.InSync != nil || n[0] != x.Promise.Count {
@@ -164,12 +183,20 @@ func (t *Tracker) event(kw string, n []uint64) error {
 		}
 		x.Promise, x.Pending = x.States()[1].State, nil
 		t.wroteHeader(x.Promise)
+		t.Published = x.Promise.Count
 		t.Phase = PhaseAppend
 	case Grow, Grew:
 		t.Grows++
 		t.Phase = PhaseGrow
 	case Shrank:
 		t.Shrinks++
+	case Published:
+		t.Published = n[0]
+		t.Publishes++
+		t.Phase = PhasePublish
+	case Spilled:
+		t.Spills++
+		t.Phase = PhasePublish
 	}
 	return nil
 }
@@ -200,6 +227,12 @@ type Verdict struct {
 	Count, Bound, Lost, Extra uint64
 	Torn, Stale               int
 	FirstTorn, FirstStale     uint64
+	// Live is the count in the sidecar's live area as the cut left it on
+	// the disk, published in the boot before (0 if none), and LiveWhole
+	// how many of the records past Count up to Live were whole on the
+	// disk: fewer than Live-Count when the live area reached the disk
+	// ahead of its records.
+	Live, LiveWhole uint64
 	// Final is the count after the checker's own appends, and Runs the
 	// epochs of those Final records: the durable state the next writer
 	// session starts from.
@@ -215,8 +248,8 @@ func (v Verdict) String() string {
 	if v.Pass {
 		word = "PASS"
 	}
-	return fmt.Sprintf("%s found=%s count=%d bound=%d lost=%d extra=%d torn=%d first_torn=%d stale=%d first_stale=%d final=%d runs=%s reason=%s",
-		word, v.Found, v.Count, v.Bound, v.Lost, v.Extra, v.Torn, v.FirstTorn, v.Stale, v.FirstStale, v.Final, v.Runs, v.Reason)
+	return fmt.Sprintf("%s found=%s count=%d bound=%d lost=%d extra=%d torn=%d first_torn=%d stale=%d first_stale=%d live=%d live_whole=%d final=%d runs=%s reason=%s",
+		word, v.Found, v.Count, v.Bound, v.Lost, v.Extra, v.Torn, v.FirstTorn, v.Stale, v.FirstStale, v.Live, v.LiveWhole, v.Final, v.Runs, v.Reason)
 }
 
 // ParseVerdict parses a console line that [Verdict.String] made, and
@@ -243,6 +276,10 @@ func ParseVerdict(line string) (Verdict, bool) {
 			v.Lost, err = strconv.ParseUint(val, 10, 64)
 		case "extra":
 			v.Extra, err = strconv.ParseUint(val, 10, 64)
+		case "live":
+			v.Live, err = strconv.ParseUint(val, 10, 64)
+		case "live_whole":
+			v.LiveWhole, err = strconv.ParseUint(val, 10, 64)
 		case "torn":
 			v.Torn, err = strconv.Atoi(val)
 		case "first_torn":

@@ -161,6 +161,29 @@ func TestTrackerBound(t *testing.T) {
 	}
 }
 
+// TestTrackerPublish checks that a published count is no promise: Open may
+// never find it, and the host knows by how much it is ahead.
+func TestTrackerPublish(t *testing.T) {
+	tr := NewTracker(Expect{Promise: State{30, Epochs{{0, 1}}}}, 2)
+	feed(t, tr, "open 30 2", "published 45", "published 60", "spilled 60 1")
+	if x := tr.Expect(); x.Counts() != "30" || tr.Ahead() != 30 || tr.Phase != PhasePublish || tr.Publishes != 2 || tr.Spills != 1 {
+		t.Fatalf("after publishes: counts %s, ahead %d, phase %s, %+v", x.Counts(), tr.Ahead(), tr.Phase, tr)
+	}
+	// A Sync of fewer records than were published: still ahead.
+	feed(t, tr, "sync 50")
+	if x := tr.Expect(); x.Counts() != "30 or 50" || tr.Ahead() != 10 {
+		t.Fatalf("in a Sync: counts %s, ahead %d", x.Counts(), tr.Ahead())
+	}
+	feed(t, tr, "synced 50 2", "published 70", "sync 70")
+	if tr.Ahead() != 0 {
+		t.Fatalf("in a Sync of all that was published: ahead %d", tr.Ahead())
+	}
+	feed(t, tr, "synced 70 2", "truncate 10 3")
+	if tr.Ahead() != 0 {
+		t.Fatalf("in a Truncate: ahead %d", tr.Ahead())
+	}
+}
+
 // TestTrackerBehind checks which header the file alone may show: each
 // Sync that changes the count writes one without waiting, and the next
 // Sync, Truncate or Close makes it durable.
@@ -345,7 +368,7 @@ func TestVerdict(t *testing.T) {
 	for _, v := range []Verdict{
 		{Pass: true, Found: "promise", Count: 10, Bound: 8, Final: 20, Runs: Epochs{{0, 1}, {10, 3}}},
 		{Pass: true, Found: "nofile"},
-		{Pass: true, Found: "sync", Count: 12, Bound: 10, Final: 40, Runs: Epochs{{0, 1}}},
+		{Pass: true, Found: "sync", Count: 12, Bound: 10, Live: 30, LiveWhole: 4, Final: 40, Runs: Epochs{{0, 1}}},
 		{Found: "none", Count: 3, Bound: 8, Lost: 5, Extra: 1, Torn: 2, FirstTorn: 1, Stale: 1, FirstStale: 2,
 			Reason: "lost synced records: 3 records; 2 torn"},
 	} {
