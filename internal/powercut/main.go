@@ -1,11 +1,12 @@
 //go:build linux
 
 // Command powercut is the /init of the virtual machine in which the power-cut
-// test runs the library: a writer that appends, syncs, truncates and grows
-// an Array until the host cuts the power, and, booted on the same disk
-// afterwards, a checker that opens the array and checks it against what the
-// writer had promised. The host driver is ./driver; it says what the test
-// covers and what it does not.
+// test runs the library: a writer that appends, publishes, syncs, truncates
+// and grows an Array until the host cuts the power, and, booted on the same
+// disk afterwards, a checker that opens the array, as a reader before any
+// writer and then as the writer, and checks it against what the writer had
+// promised. The host driver is ./driver; it says what the test covers and
+// what it does not.
 //
 // Its parameters are words of the kernel command line:
 //
@@ -14,6 +15,10 @@
 //	powercut.seed=N       seeds the random choices, with the epoch
 //	powercut.epoch=N      the epoch of the records it appends
 //	powercut.expect=X     the checker's expectation, from model.Expect.Arg
+//	powercut.autopublish=true|false  the writer's array publishes each Append
+//	powercut.writeback=N  the writer's page cache writes a changed page back
+//	                      once it is N hundredths of a second old; 0: the
+//	                      kernel's default (30 s)
 //
 // Build it static: CGO_ENABLED=0 go build.
 package main
@@ -58,7 +63,14 @@ func run() error {
 	path := mnt + p["file"]
 	switch p["role"] {
 	case "writer":
-		return write(path, seed, epoch)
+		var s session
+		if s.autoPublish, err = strconv.ParseBool(p["autopublish"]); err != nil {
+			return fmt.Errorf("powercut.autopublish: %v", err)
+		}
+		if s.writeback, err = strconv.Atoi(p["writeback"]); err != nil || s.writeback < 0 {
+			return fmt.Errorf("powercut.writeback=%q: want hundredths of a second", p["writeback"])
+		}
+		return write(path, seed, epoch, s)
 	case "checker":
 		x, err := model.ParseExpect(p["expect"])
 		if err != nil {

@@ -1,9 +1,10 @@
 //go:build linux
 
 // Command driver runs the power-cut test of the library's Array: it boots a
-// virtual machine whose /init (../powercut) appends, syncs, truncates and
-// grows an array on a virtual disk, cuts the power at a random moment, boots
-// a checker on the same disk, and counts what the checker finds.
+// virtual machine whose /init (../powercut) appends, publishes, syncs,
+// truncates and grows an array on a virtual disk, cuts the power at a
+// random moment, boots a checker on the same disk, and counts what the
+// checker finds.
 //
 //	go run ./internal/powercut/driver -cuts 20
 //
@@ -46,6 +47,26 @@
 // The guest kernel has dm-log-writes and dm-flakey as modules, but they
 // need device-mapper ioctls in /init and a replay tool; the NBD server
 // needs neither.
+//
+// # Published records
+//
+// The writer publishes records between Syncs (Publish, or an array opened
+// WithAutoPublish), and reports the counts it published; they are no
+// promise. After the cut the checker reads the sidecar's live area as the
+// disk holds it, then opens the array as a reader, before any writer has
+// opened it, and checks that its Len, at Open and after a Refresh, is
+// exactly a count Open may find ([model.Expect.States]), never one that
+// was only published. For that check to bite, the live area must reach
+// the disk ahead of its records: the writer sometimes writes the sidecar's
+// first page to the disk itself, with sync_file_range or fdatasync and no
+// msync ("spilled"); a third of the writers boot with their page cache
+// writing a changed page back once it is 0.05 to 0.5 s old, so that the
+// live area, the header and the records reach the disk in no order. Cuts aim at the
+// moments after a Publish and after a spill; on the cached disk, some aim
+// at a flush with a sidecar slot waiting (a Sync's second wait) or with
+// the array's first block, its header, waiting (its first wait, which
+// carries the header the Sync before wrote); the cached disk tells them by
+// the blocks the waiting writes hold.
 //
 // Not covered: a sector torn inside itself, writes that land at the wrong
 // place or corrupt data, other file systems and mount options than ext4's
@@ -91,9 +112,12 @@ func run(cuts int, seed uint64, jobs int, fresh, cache float64, keep string) err
 	}
 	defer os.RemoveAll(work)
 	if keep == "" {
-		if keep, err = os.MkdirTemp("", "powercut-failed-"); err != nil {
-			return err
-		}
+		keep, err = os.MkdirTemp("", "powercut-failed-")
+	} else {
+		err = os.MkdirAll(keep, 0o755)
+	}
+	if err != nil {
+		return err
 	}
 	s, err := prepare(work)
 	if err != nil {

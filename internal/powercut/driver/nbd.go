@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,6 +14,9 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/typedmmap/mmap/internal/arrayfile"
+	"github.com/typedmmap/mmap/internal/npy"
 )
 
 // cacheDisk is a disk with a volatile write cache, served to qemu over NBD
@@ -31,9 +35,9 @@ type cacheDisk struct {
 	pending []diskWrite // completed, not flushed, in order
 	done    chan error  // the outcome of serve, once the connection ends
 	// onFlush is called when a flush of unflushed writes starts, with how
-	// many writes wait for it, so that a cut can come then. It runs on the
-	// server's goroutine.
-	onFlush func(writes int)
+	// many writes wait for it and what they hold, so that a cut can come
+	// then. It runs on the server's goroutine.
+	onFlush func(writes int, w waiting)
 	off     chan struct{} // closed by powerOff
 	offOnce sync.Once
 	// At the cut: the unflushed sectors, and how many of them reached the
@@ -89,9 +93,60 @@ const maxFlushTime = 4 * time.Millisecond
 // not.
 const sectorSize = 512
 
+// waiting says what the writes that wait for a flush hold, told by the
+// blocks they write whole: the page cache writes a page of a file as one
+// block of the file system, 4096 bytes at a multiple of 4096 on the disk.
+type waiting struct {
+	header bool // the array file's first block, with its header (npy.Parse reads it)
+	slot   bool // a slot of the sidecar (arrayfile.ParseSlot reads it)
+	live   bool // the sidecar's control page, with the live area (it starts with arrayfile.SidecarMagic)
+}
+
+// blockSize is the file system's block, and the page cache's page.
+const blockSize = 4096
+
+// String names what waits: "slot", "header" (and no slot), or "records"
+// (neither), with "+live" when the live area waits too.
+func (w waiting) String() string {
+	s := "records"
+	switch {
+	case w.slot:
+		s = "slot"
+	case w.header:
+		s = "header"
+	}
+	if w.live {
+		s += "+live"
+	}
+	return s
+}
+
+// waiting tells what the unflushed writes hold. A slot of more than one
+// block (a header of more than 4 KiB) is not told apart; the test's array
+// has a short header.
+func (d *cacheDisk) waiting() waiting {
+	var w waiting
+	for _, p := range d.pending {
+		end := p.off + int64(len(p.data))
+		for at := (p.off + blockSize - 1) / blockSize * blockSize; at+blockSize <= end; at += blockSize {
+			b := p.data[at-p.off : at-p.off+blockSize]
+			if bytes.HasPrefix(b, []byte(arrayfile.SidecarMagic)) {
+				w.live = true
+			} else if _, err := arrayfile.ParseSlot(b); err == nil {
+				w.slot = true
+			} else if bytes.HasPrefix(b, []byte(npy.Magic)) {
+				if _, err := npy.Parse(b); err == nil {
+					w.header = true
+				}
+			}
+		}
+	}
+	return w
+}
+
 // newCacheDisk serves the image at img on a Unix socket at sock, for one
 // machine. See [cacheDisk] for onFlush.
-func newCacheDisk(img, sock string, rng *rand.Rand, onFlush func(writes int)) (*cacheDisk, error) {
+func newCacheDisk(img, sock string, rng *rand.Rand, onFlush func(writes int, w waiting)) (*cacheDisk, error) {
 	f, err := os.OpenFile(img, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
@@ -325,7 +380,7 @@ func (d *cacheDisk) transmit(r *nbdReader, w *nbdWriter) error {
 			d.pending = append(d.pending, diskWrite{req.off, req.data})
 		case req.typ == nbdCmdFlush:
 			if len(d.pending) > 0 {
-				d.onFlush(len(d.pending))
+				d.onFlush(len(d.pending), d.waiting())
 			}
 			select {
 			case <-time.After(time.Duration(d.rng.Int64N(int64(maxFlushTime)))):

@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/typedmmap/mmap/internal/arrayfile"
+	"github.com/typedmmap/mmap/internal/npy"
 )
 
 // nbdClient is the least NBD client that talks to a cacheDisk the way
@@ -141,7 +144,7 @@ func newTestImage(t *testing.T, size int) string {
 func TestCacheDisk(t *testing.T) {
 	img := newTestImage(t, 1<<16)
 	var flushes []int
-	d, err := newCacheDisk(img, filepath.Join(t.TempDir(), "nbd.sock"), rand.New(rand.NewPCG(1, 2)), func(w int) { flushes = append(flushes, w) })
+	d, err := newCacheDisk(img, filepath.Join(t.TempDir(), "nbd.sock"), rand.New(rand.NewPCG(1, 2)), func(w int, _ waiting) { flushes = append(flushes, w) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,13 +197,50 @@ func TestCacheDisk(t *testing.T) {
 	}
 }
 
+// TestCacheDiskWaiting checks that a flush tells the blocks of the array's
+// header, of a sidecar slot and of the live area from those of records,
+// wherever they lie in the writes that wait.
+func TestCacheDiskWaiting(t *testing.T) {
+	hdr, err := npy.Build(npy.DType{Str: "<u8"}, nil, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := func(fill func(b []byte)) []byte {
+		b := bytes.Repeat([]byte{0xa5}, blockSize)
+		fill(b)
+		return b
+	}
+	header := block(func(b []byte) { copy(b, hdr) })
+	slot := block(func(b []byte) { arrayfile.PutSlot(b, arrayfile.Slot{Seq: 2, Count: 3, Header: hdr}) })
+	control := make([]byte, arrayfile.ControlSize)
+	arrayfile.PutControl(control, arrayfile.Control{Dev: 1, Ino: 2, SlotSize: blockSize})
+	records := block(func([]byte) {})
+	for _, c := range []struct {
+		name   string
+		writes []diskWrite
+		want   string
+	}{
+		{"records", []diskWrite{{0, records}, {blockSize, records}}, "records"},
+		{"the header", []diskWrite{{0, header}}, "header"},
+		{"a slot after the header", []diskWrite{{0, header}, {3 * blockSize, slot}}, "slot"},
+		{"the live area within a longer write", []diskWrite{{blockSize, append(append(records, control...), records...)}}, "records+live"},
+		{"a header not at a block's start", []diskWrite{{512, header}}, "records"},
+		{"a slot and the live area", []diskWrite{{0, control}, {blockSize, slot}}, "slot+live"},
+	} {
+		d := &cacheDisk{pending: c.writes}
+		if got := d.waiting().String(); got != c.want {
+			t.Errorf("%s: %s waits, want %s", c.name, got, c.want)
+		}
+	}
+}
+
 // TestCacheDiskFates checks that over many cuts every fate of the
 // unflushed writes comes up: all lost, all kept, and some of each.
 func TestCacheDiskFates(t *testing.T) {
 	var none, all, some int
 	for seed := range uint64(40) {
 		img := newTestImage(t, 1<<14)
-		d, err := newCacheDisk(img, filepath.Join(t.TempDir(), "nbd.sock"), rand.New(rand.NewPCG(seed, 0)), func(int) {})
+		d, err := newCacheDisk(img, filepath.Join(t.TempDir(), "nbd.sock"), rand.New(rand.NewPCG(seed, 0)), func(int, waiting) {})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,7 +273,7 @@ func newTestDisk(t *testing.T, size int, seed uint64, onFlush func(*cacheDisk, i
 	t.Helper()
 	var d *cacheDisk
 	d, err := newCacheDisk(newTestImage(t, size), filepath.Join(t.TempDir(), "nbd.sock"), rand.New(rand.NewPCG(seed, 0)),
-		func(w int) { onFlush(d, w) })
+		func(w int, _ waiting) { onFlush(d, w) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,14 +13,16 @@ import (
 // plan is when a trial cuts the power.
 type plan struct {
 	// at is what the cut waits for: "boot" (a time after the start),
-	// "run" (a time after the array opened), "grow", "sync" or "truncate"
-	// (the after-th start of one, then delay), or "flush" (the after-th
-	// flush the disk's cache gets that finds at least writes unflushed
-	// writes; the cut comes before the flush is done).
+	// "run" (a time after the array opened), "grow", "sync", "truncate",
+	// "published" or "spilled" (the after-th line of one, then delay), or
+	// "flush" (the after-th flush the disk's cache gets that finds at least
+	// writes unflushed writes, holding what hold says; the cut comes
+	// before the flush is done).
 	at     string
 	after  int
 	delay  time.Duration
-	writes int // for "flush": the least writes the flush must find waiting
+	writes int    // for "flush": the least writes the flush must find waiting
+	hold   string // for "flush": "slot" (a Sync's second wait), "header" (its first, with the header the Sync before wrote), or "" for any
 }
 
 func (p plan) String() string {
@@ -30,38 +32,66 @@ func (p plan) String() string {
 	case "run":
 		return fmt.Sprintf("open+%dms", p.delay.Milliseconds())
 	case flushPlan:
+		if p.hold != "" {
+			return fmt.Sprintf("flush:%s#%d", p.hold, p.after)
+		}
 		return fmt.Sprintf("flush#%d/%dw", p.after, p.writes)
 	}
 	return fmt.Sprintf("%s#%d+%dus", p.at, p.after, p.delay.Microseconds())
 }
 
+// name is the plan's kind, as the summary counts them.
+func (p plan) name() string {
+	if p.hold != "" {
+		return p.at + ":" + p.hold
+	}
+	return p.at
+}
+
 // flushPlan is the plan that cuts when the disk's cache gets a flush.
 const flushPlan = "flush"
 
+// takes reports whether a flush that finds writes waiting, holding w, is
+// one the plan counts.
+func (p plan) takes(writes int, w waiting) bool {
+	switch {
+	case p.at != flushPlan || writes < p.writes:
+		return false
+	case p.hold == "slot":
+		return w.slot
+	case p.hold == "header":
+		return w.header && !w.slot
+	}
+	return true
+}
+
 // newPlan picks when to cut: a tenth of the trials around the moment the
 // array opens (boot is about how long the last boot took), the rest after
-// a time, at a growth of the file, in a Sync or in a Truncate, or, on a
-// disk with a cache, while a flush is under way.
+// a time, at a growth of the file, in a Sync or in a Truncate, after a
+// Publish (before the Sync that makes it durable) or a spill of the live
+// area, or, on a disk with a cache, while a flush is under way: any, or
+// one of a Sync's two waits.
 func newPlan(rng *rand.Rand, boot time.Duration, cache bool) plan {
 	type weight struct {
-		at string
-		n  int
+		at, hold string
+		n        int
 	}
 	// On a disk with a cache, most cuts in a Sync come from flushes.
-	syncs, flushes := 5, 0
+	weights := []weight{{"boot", "", 2}, {"run", "", 3}, {model.Grow, "", 4}, {model.Sync, "", 5}, {model.Truncate, "", 6},
+		{model.Published, "", 5}, {model.Spilled, "", 5}}
 	if cache {
-		syncs, flushes = 2, 8
+		weights[3].n = 2
+		weights = append(weights, weight{flushPlan, "", 4}, weight{flushPlan, "header", 3}, weight{flushPlan, "slot", 3})
 	}
-	weights := []weight{{"boot", 2}, {"run", 3}, {model.Grow, 4}, {model.Sync, syncs}, {model.Truncate, 6}, {flushPlan, flushes}}
 	total := 0
 	for _, w := range weights {
 		total += w.n
 	}
-	var at string
+	var at, hold string
 	r := rng.IntN(total)
 	for _, w := range weights {
 		if r < w.n {
-			at = w.at
+			at, hold = w.at, w.hold
 			break
 		}
 		r -= w.n
@@ -78,6 +108,15 @@ func newPlan(rng *rand.Rand, boot time.Duration, cache bool) plan {
 		return plan{at: at, after: 1 + rng.IntN(4), delay: within(8 * time.Millisecond)}
 	case model.Truncate:
 		return plan{at: at, after: 1 + rng.IntN(4), delay: within(5 * time.Millisecond)}
+	case model.Published:
+		return plan{at: at, after: 1 + rng.IntN(8), delay: within(5 * time.Millisecond)}
+	case model.Spilled:
+		return plan{at: at, after: 1 + rng.IntN(3), delay: within(3 * time.Millisecond)}
+	}
+	if hold != "" {
+		// Each Sync that changes the count waits for its slot; the next
+		// one's first wait carries the header it wrote.
+		return plan{at: at, hold: hold, after: 1 + rng.IntN(8), writes: 1}
 	}
 	// The writer syncs some twenty times a second, a flush or two each; a
 	// flush of several writes is where a missing flush between them shows.

@@ -22,23 +22,39 @@ type summary struct {
 	// The sectors of unflushed writes at those cuts, and how many of them
 	// reached the image.
 	unflushed, persisted int
+	// Writer sessions whose array published each Append, and whose page
+	// cache wrote a changed page back once it was 0.05 to 0.5 s old.
+	auto, writeback int
 
-	lost        uint64 // promised records missing, over all trials
+	// Cuts when the count the writer had published was above every count
+	// Open may find (by its phase), and the records above.
+	ahead        map[string]int
+	aheadRecords uint64
+	// Cuts after which the live area on the disk held a count above the
+	// one Open found, and those of them whose records were not all on the
+	// disk: the live area got there ahead of its records.
+	liveAbove, liveFirst int
+	// held counts the cuts at a flush by what waited for it.
+	held map[string]int
+
+	lost, extra uint64 // promised records missing, records no Sync made durable, over all trials
 	torn, stale int
 
 	plans  map[string]int // cuts by what the plan waited for
 	phases map[string]int // cuts by the writer's phase
-	// truncFound counts the cuts in a Truncate by what the checker found:
-	// the Truncate's lower count ("truncate") or the count before it.
-	truncFound map[string]int
-	shrinks    int
+	// found counts the cuts in a Sync and in a Truncate by what the
+	// checker found: its count ("sync", "truncate") or the one before
+	// ("promise").
+	found   map[string]map[string]int
+	shrinks int
 
 	boot, write, check, all time.Duration
 }
 
 func (s *summary) add(r result) {
 	if s.phases == nil {
-		s.plans, s.phases, s.truncFound = map[string]int{}, map[string]int{}, map[string]int{}
+		s.plans, s.phases, s.ahead, s.held = map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
+		s.found = map[string]map[string]int{model.PhaseSync: {}, model.PhaseTruncate: {}}
 	}
 	s.trials++
 	if r.err != nil {
@@ -57,16 +73,36 @@ func (s *summary) add(r result) {
 		s.persisted += r.persisted
 	}
 	s.lost += r.verdict.Lost
+	s.extra += r.verdict.Extra
 	s.torn += r.verdict.Torn
 	s.stale += r.verdict.Stale
-	s.plans[r.plan.at]++
-	s.phases[r.phase]++
-	if r.phase == model.PhaseTruncate {
-		found := r.verdict.Found
-		if found == "" {
-			found = "no verdict"
+	if r.auto {
+		s.auto++
+	}
+	if r.writeback > 0 {
+		s.writeback++
+	}
+	if r.ahead > 0 {
+		s.ahead[r.phase]++
+		s.aheadRecords += r.ahead
+	}
+	if v := r.verdict; v.Live > v.Count {
+		s.liveAbove++
+		if v.LiveWhole < v.Live-v.Count {
+			s.liveFirst++
 		}
-		s.truncFound[found]++
+	}
+	if r.held != "" {
+		s.held[r.held]++
+	}
+	s.plans[r.plan.name()]++
+	s.phases[r.phase]++
+	if found, ok := s.found[r.phase]; ok {
+		name := r.verdict.Found
+		if name == "" {
+			name = "no verdict"
+		}
+		found[name]++
 	}
 	s.shrinks += r.shrinks
 	s.boot += r.boot
@@ -81,12 +117,28 @@ func (s *summary) print(wall time.Duration) {
 		s.trials, s.trials-s.failed, s.failed, s.fresh, s.noInit)
 	fmt.Printf("powercut: %d cuts killed qemu on a plain disk, %d on a disk with a volatile write cache (%d unflushed sectors at the cuts, %d of them kept); %d disks needed e2fsck before ext4 mounted them\n",
 		s.trials-s.cached, s.cached, s.unflushed, s.persisted, s.fsck)
-	fmt.Printf("powercut: lost synced records %d, torn or garbage records %d, records of a wrong epoch %d\n", s.lost, s.torn, s.stale)
+	fmt.Printf("powercut: writers: %d published each Append (WithAutoPublish), the others called Publish; %d had their page cache write changed pages back once 0.05 to 0.5 s old\n",
+		s.auto, s.writeback)
+	fmt.Printf("powercut: lost synced records %d, extra records %d, torn or garbage records %d, records of a wrong epoch %d\n", s.lost, s.extra, s.torn, s.stale)
 	fmt.Printf("powercut: cuts planned at: %s\n", counts(s.plans))
-	fmt.Printf("powercut: cuts by the writer's phase: %s; in a Truncate the checker found %s; Closes that cut the file: %d\n",
-		counts(s.phases), counts(s.truncFound), s.shrinks)
+	fmt.Printf("powercut: cuts by the writer's phase: %s; in a Sync the checker found %s; in a Truncate %s; Closes that cut the file: %d\n",
+		counts(s.phases), counts(s.found[model.PhaseSync]), counts(s.found[model.PhaseTruncate]), s.shrinks)
+	fmt.Printf("powercut: cuts at a flush, by what waited for it: %s\n", counts(s.held))
+	fmt.Printf("powercut: cuts while published records were not durable: %d (by phase: %s; %d records in all)\n",
+		total(s.ahead), counts(s.ahead), s.aheadRecords)
+	fmt.Printf("powercut: cuts that left a published count on the disk's live area above the durable one: %d, %d of them ahead of their records\n",
+		s.liveAbove, s.liveFirst)
 	fmt.Printf("powercut: per trial %.1fs (writer boot %.1fs, writing %.1fs, checker %.1fs); %.0fs in all\n",
 		(s.all / n).Seconds(), (s.boot / n).Seconds(), (s.write / n).Seconds(), (s.check / n).Seconds(), wall.Seconds())
+}
+
+// total adds up a map of counts.
+func total(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 // counts formats a map of counts as "key n, key n".

@@ -70,19 +70,31 @@ type result struct {
 	plan  plan
 	fresh bool // the trial started on a new disk
 	cache bool // the writer's disk had a volatile write cache
+	// The writer's session: its array published each Append
+	// (WithAutoPublish), and its page cache wrote back a changed page
+	// once it was writeback hundredths of a second old (0: the kernel's
+	// 30 s).
+	auto      bool
+	writeback int
 
 	// fallback is set when the line the plan waited for did not come in
 	// time, and the cut came at the timeout.
 	fallback bool
 	// With a cache: the sectors of unflushed writes at the cut, and how
-	// many of them reached the image.
+	// many of them reached the image; for a cut at a flush, what waited
+	// for it.
 	unflushed, persisted int
+	held                 string
 
 	// From the writer's lines: what it was doing at the cut, the Syncs and
-	// Truncates it started, the growths of the file and Grow calls, and
-	// the Closes that cut the file to its last record.
+	// Truncates it started, the growths of the file and Grow calls, the
+	// Closes that cut the file to its last record, its Publishes and
+	// spills of the live area, and by how many records the count it
+	// published last was ahead of every count Open may find.
 	phase                         string
 	syncs, truncs, grows, shrinks int
+	publishes, spills             int
+	ahead                         uint64
 
 	verdict model.Verdict
 	err     error  // the trial failed: the checker's reason, or a failure of the harness
@@ -100,7 +112,7 @@ func (r result) String() string {
 	if r.fallback {
 		cut = "timeout"
 	}
-	s := fmt.Sprintf("trial %3d  cut %-16s phase %-8s syncs %3d truncs %2d grows %2d  ", r.n, cut, r.phase, r.syncs, r.truncs, r.grows)
+	s := fmt.Sprintf("trial %3d  cut %-18s phase %-8s syncs %3d truncs %2d grows %2d pubs %3d ahead %5d  ", r.n, cut, r.phase, r.syncs, r.truncs, r.grows, r.publishes, r.ahead)
 	if r.fresh {
 		s = "*" + s // a new disk
 	} else {
@@ -113,7 +125,7 @@ func (r result) String() string {
 	}
 	v := r.verdict
 	if r.err == nil {
-		s += fmt.Sprintf("PASS found %-8s count %6d bound %6d", v.Found, v.Count, v.Bound)
+		s += fmt.Sprintf("PASS found %-8s count %6d bound %6d live %6d", v.Found, v.Count, v.Bound, v.Live)
 	} else {
 		s += fmt.Sprintf("FAIL %v (files in %s)", r.err, r.kept)
 	}
@@ -128,7 +140,10 @@ func (r result) String() string {
 // plan, then the checker.
 func (l *lineage) trial(n int, rng *rand.Rand) result {
 	start := time.Now()
-	r := result{n: n, cache: rng.Float64() < l.cache}
+	r := result{n: n, cache: rng.Float64() < l.cache, auto: rng.IntN(3) == 0}
+	if rng.IntN(3) == 0 {
+		r.writeback = []int{5, 10, 25, 50}[rng.IntN(4)]
+	}
 	r.plan = newPlan(rng, l.boot, r.cache)
 	dir := filepath.Join(l.dir, fmt.Sprint("trial", n))
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -176,7 +191,11 @@ func (l *lineage) run(r *result, dir string, rng *rand.Rand) error {
 		return errors.Join(werr, fmt.Errorf("copying the disk: %v: %s", err, out))
 	}
 	x := tr.Expect()
-	note := fmt.Sprintf("cut %v, writer seed %d epoch %d, writer's phase at the cut %s\nexpectation %s\n", r.plan, wseed, epoch, r.phase, x.Arg())
+	note := fmt.Sprintf("cut %v, writer seed %d epoch %d autopublish %t writeback %d, writer's phase at the cut %s, published %d ahead\nexpectation %s\n",
+		r.plan, wseed, epoch, r.auto, r.writeback, r.phase, r.ahead, x.Arg())
+	if b := x.Behind; b != nil {
+		note += fmt.Sprintf("the file's header may be behind: %d records, epochs %s\n", b.Count, b.Epochs)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "trial.txt"), []byte(note), 0o644); err != nil {
 		return errors.Join(werr, err)
 	}
@@ -261,12 +280,13 @@ func (l *lineage) write(r *result, dir string, seed, epoch uint64, tr *model.Tra
 	var machine atomic.Pointer[vm] // for the cache's goroutine
 	if r.cache {
 		p, n := r.plan, 0
-		onFlush := func(writes int) {
-			if p.at != flushPlan || writes < p.writes {
+		onFlush := func(writes int, w waiting) {
+			if !p.takes(writes, w) {
 				return
 			}
 			if n++; n == p.after {
 				if v := machine.Load(); v != nil {
+					r.held = w.String()
 					v.kill()
 				}
 			}
@@ -278,7 +298,8 @@ func (l *lineage) write(r *result, dir string, seed, epoch uint64, tr *model.Tra
 		disk, cut = cache.URI(), cache.powerOff
 	}
 	v, err := startVM(l.root, l.setup, disk, filepath.Join(dir, "writer.log"), cut,
-		"powercut.role=writer", "powercut.file="+arrayPath, fmt.Sprint("powercut.seed=", seed), fmt.Sprint("powercut.epoch=", epoch))
+		"powercut.role=writer", "powercut.file="+arrayPath, fmt.Sprint("powercut.seed=", seed), fmt.Sprint("powercut.epoch=", epoch),
+		fmt.Sprint("powercut.autopublish=", r.auto), fmt.Sprint("powercut.writeback=", r.writeback))
 	if err != nil {
 		if cache != nil {
 			err = errors.Join(err, cache.close())
@@ -313,7 +334,9 @@ func (l *lineage) write(r *result, dir string, seed, epoch uint64, tr *model.Tra
 		case r.plan.at == "run",
 			r.plan.at == model.Grow && tr.Grows >= r.plan.after,
 			r.plan.at == model.Sync && tr.Syncs >= r.plan.after,
-			r.plan.at == model.Truncate && tr.Truncates >= r.plan.after:
+			r.plan.at == model.Truncate && tr.Truncates >= r.plan.after,
+			r.plan.at == model.Published && tr.Publishes >= r.plan.after,
+			r.plan.at == model.Spilled && tr.Spills >= r.plan.after:
 			cutAfter(r.plan.delay)
 			armed = true
 		}
@@ -331,6 +354,7 @@ func (l *lineage) write(r *result, dir string, seed, epoch uint64, tr *model.Tra
 		r.boot, r.write = time.Since(v.started), 0
 	}
 	r.phase, r.syncs, r.truncs, r.grows, r.shrinks = tr.Phase, tr.Syncs, tr.Truncates, tr.Grows, tr.Shrinks
+	r.publishes, r.spills, r.ahead = tr.Publishes, tr.Spills, tr.Ahead()
 	r.fallback = timedOut.Load()
 	switch {
 	case tr.Err != nil:

@@ -18,11 +18,14 @@ const (
 	Open      = "open"      // open COUNT EPOCH: the array opened (or was created) with COUNT records; appends are in EPOCH
 	Sync      = "sync"      // sync COUNT: a Sync of COUNT records starts
 	Synced    = "synced"    // synced COUNT EPOCH: that Sync returned
+	Closed    = "closed"    // closed COUNT: a Close, announced as a Sync of COUNT records, returned
 	Truncate  = "truncate"  // truncate TARGET EPOCH: a Truncate to TARGET starts; later appends are in EPOCH
 	Truncated = "truncated" // truncated TARGET EPOCH: that Truncate returned
 	Grow      = "grow"      // grow N: a Grow(N) starts
 	Grew      = "grew"      // grew SIZE: the file grew to SIZE bytes (in Append or Grow)
 	Shrank    = "shrank"    // shrank SIZE: a Close cut the file to its last record, SIZE bytes
+	Published = "published" // published COUNT: a Publish, or an Append of an array that publishes each, showed COUNT records to readers; no promise
+	Spilled   = "spilled"   // spilled COUNT FLUSHED: the writer wrote the sidecar's live area, COUNT published, to the disk itself, without its records (FLUSHED 1: and flushed the disk's cache)
 	Error     = "ERROR"     // ERROR TEXT: a call failed; the writer stops
 )
 
@@ -30,24 +33,32 @@ const (
 const (
 	PhaseBoot     = "boot"     // no array opened yet
 	PhaseAppend   = "append"   // appending
+	PhasePublish  = "publish"  // its last line was a Publish's or a spill's
 	PhaseSync     = "sync"     // a Sync is running
 	PhaseGrow     = "grow"     // the file grew and no Sync has returned since
 	PhaseTruncate = "truncate" // a Truncate is running
 )
 
 // arity is how many numbers follow each keyword.
-var arity = map[string]int{Open: 2, Sync: 1, Synced: 2, Truncate: 2, Truncated: 2, Grow: 1, Grew: 1, Shrank: 1}
+var arity = map[string]int{Open: 2, Sync: 1, Synced: 2, Closed: 1, Truncate: 2, Truncated: 2, Grow: 1, Grew: 1, Shrank: 1, Published: 1, Spilled: 2}
 
 // Tracker follows a writer's console lines and keeps what the host knows
 // from them.
 type Tracker struct {
 	x     Expect
 	epoch uint64 // the session's epoch, the one the open line must name
+	// header is the state of the header the writer wrote last; x.Behind
+	// the one before, while this one may not be durable.
+	header State
 	// Phase is what the writer was doing at its last line.
 	Phase string
 	// Counts of events: Syncs and Truncates started, Grow calls and
-	// growths of the file, Truncates that shrank it.
-	Syncs, Truncates, Grows, Shrinks int
+	// growths of the file, Truncates that shrank it, Publishes and spills
+	// of the live area.
+	Syncs, Truncates, Grows, Shrinks, Publishes, Spills int
+	// Published is the count the writer published last, as far as its
+	// lines tell.
+	Published uint64
 	// MaxEpoch is the highest epoch the writer used or may have used.
 	MaxEpoch uint64
 	// Err is the first error the writer reported or the first line that
@@ -63,6 +74,17 @@ func NewTracker(before Expect, epoch uint64) *Tracker {
 
 // Expect returns what the array must look like if the power is cut now.
 func (t *Tracker) Expect() Expect { return t.x }
+
+// Ahead returns by how many records the count the writer published last
+// exceeds every count Open may find if the power is cut now: records that
+// were shown to readers and are not durable. Zero when it exceeds none.
+func (t *Tracker) Ahead() uint64 {
+	most := uint64(0)
+	for _, s := range t.x.States() {
+		most = max(most, s.Count)
+	}
+	return t.Published - min(t.Published, most)
+}
 
 // Line takes one console line. Lines that are not the writer's are ignored.
 func (t *Tracker) Line(line string) {
@@ -110,27 +132,44 @@ func (t *Tracker) event(kw string, n []uint64) error {
 		case x.Fresh && count != 0, !x.Fresh && count != x.Promise.Count:
 			return fmt.Errorf("count %d, the last durable state has %d", count, x.Promise.Count)
 		}
+		// The state it opened is durable, header and all.
 		*x = Expect{Promise: State{count, x.Promise.Epochs.Cut(count, epoch)}}
+		t.header, t.Published = x.Promise, count
 		t.Phase = PhaseAppend
 	case Sync:
+		switch {
+		case x.Pending != nil:
+			return fmt.Errorf("while a %s runs", Truncate)
+		case x.InSync != nil:
+			return fmt.Errorf("while a %s runs", Sync)
+		}
+		count := n[0]
+		x.InSync = &count
 		t.Syncs++
 		t.Phase = PhaseSync
 	case Synced:
 		count, epoch := n[0], n[1]
 		last := x.Promise.Epochs[len(x.Promise.Epochs)-1]
 		switch {
-		case x.Pending != nil:
-			return fmt.Errorf("while a %s runs", Truncate)
+		case x.InSync == nil || *x.InSync != count:
+			return fmt.Errorf("no %s %d runs", Sync, count)
 		case epoch != last.Epoch || count < last.Start:
 			return fmt.Errorf("host has epoch %d from record %d", last.Epoch, last.Start)
 		}
-		x.Promise.Count = count
+		x.Promise.Count, x.InSync = count, nil
+		t.wroteHeader(x.Promise)
+		t.Published = count
 		t.Phase = PhaseAppend
+	case Closed:
+		if x.InSync != nil || n[0] != x.Promise.Count {
+			return fmt.Errorf("the last %s was not of %d records", Synced, n[0])
+		}
+		x.Behind = nil // Close waits for the header too
 	case Truncate:
 		target, epoch := n[0], n[1]
 		switch {
-		case x.Pending != nil:
-			return fmt.Errorf("while a %s runs", Truncate)
+		case x.Pending != nil || x.InSync != nil:
+			return fmt.Errorf("while a %s or %s runs", Sync, Truncate)
 		case epoch <= t.MaxEpoch:
 			return fmt.Errorf("epoch %d is not new (host has seen %d)", epoch, t.MaxEpoch)
 		}
@@ -142,29 +181,58 @@ func (t *Tracker) event(kw string, n []uint64) error {
 		if p := x.Pending; p == nil || p.Target != n[0] || p.Epoch != n[1] {
 			return fmt.Errorf("no %s %d %d runs", Truncate, n[0], n[1])
 		}
-		x.Promise, x.Pending = x.States()[1], nil
+		x.Promise, x.Pending = x.States()[1].State, nil
+		t.wroteHeader(x.Promise)
+		t.Published = x.Promise.Count
 		t.Phase = PhaseAppend
 	case Grow, Grew:
 		t.Grows++
 		t.Phase = PhaseGrow
 	case Shrank:
 		t.Shrinks++
+	case Published:
+		t.Published = n[0]
+		t.Publishes++
+		t.Phase = PhasePublish
+	case Spilled:
+		t.Spills++
+		t.Phase = PhasePublish
 	}
 	return nil
+}
+
+// wroteHeader takes the end of a Sync (or of a Truncate's) that left the
+// array in state s. Its first wait made the header written before durable;
+// if the count changed, it wrote a new header, which is not.
+func (t *Tracker) wroteHeader(s State) {
+	if s.Count == t.header.Count {
+		t.x.Behind = nil
+	} else {
+		behind := t.header
+		t.x.Behind = &behind
+	}
+	t.header = s
 }
 
 // Verdict is the checker's one-line report on an array after a cut.
 type Verdict struct {
 	Pass bool
-	// Found is the state the array was found in: "promise", "truncate"
-	// (the result of the Truncate in flight), "nofile" (no Create had
-	// returned and the file is missing or invalid), or "none".
+	// Found is the state the array was found in: "promise", "sync" (the
+	// Sync in flight), "truncate" (the Truncate in flight), "nofile" (no
+	// Create had returned and the file is missing or invalid), or "none".
 	Found string
 	// Bound is the fewest records the array may hold ([Expect.Bound]).
-	// Count, Lost, Torn, Stale and their first indexes are as in [Result].
-	Count, Bound, Lost    uint64
-	Torn, Stale           int
-	FirstTorn, FirstStale uint64
+	// Count, Lost, Extra, Torn, Stale and their first indexes are as in
+	// [Result].
+	Count, Bound, Lost, Extra uint64
+	Torn, Stale               int
+	FirstTorn, FirstStale     uint64
+	// Live is the count in the sidecar's live area as the cut left it on
+	// the disk, published in the boot before (0 if none), and LiveWhole
+	// how many of the records past Count up to Live were whole on the
+	// disk: fewer than Live-Count when the live area reached the disk
+	// ahead of its records.
+	Live, LiveWhole uint64
 	// Final is the count after the checker's own appends, and Runs the
 	// epochs of those Final records: the durable state the next writer
 	// session starts from.
@@ -180,8 +248,8 @@ func (v Verdict) String() string {
 	if v.Pass {
 		word = "PASS"
 	}
-	return fmt.Sprintf("%s found=%s count=%d bound=%d lost=%d torn=%d first_torn=%d stale=%d first_stale=%d final=%d runs=%s reason=%s",
-		word, v.Found, v.Count, v.Bound, v.Lost, v.Torn, v.FirstTorn, v.Stale, v.FirstStale, v.Final, v.Runs, v.Reason)
+	return fmt.Sprintf("%s found=%s count=%d bound=%d lost=%d extra=%d torn=%d first_torn=%d stale=%d first_stale=%d live=%d live_whole=%d final=%d runs=%s reason=%s",
+		word, v.Found, v.Count, v.Bound, v.Lost, v.Extra, v.Torn, v.FirstTorn, v.Stale, v.FirstStale, v.Live, v.LiveWhole, v.Final, v.Runs, v.Reason)
 }
 
 // ParseVerdict parses a console line that [Verdict.String] made, and
@@ -206,6 +274,12 @@ func ParseVerdict(line string) (Verdict, bool) {
 			v.Bound, err = strconv.ParseUint(val, 10, 64)
 		case "lost":
 			v.Lost, err = strconv.ParseUint(val, 10, 64)
+		case "extra":
+			v.Extra, err = strconv.ParseUint(val, 10, 64)
+		case "live":
+			v.Live, err = strconv.ParseUint(val, 10, 64)
+		case "live_whole":
+			v.LiveWhole, err = strconv.ParseUint(val, 10, 64)
 		case "torn":
 			v.Torn, err = strconv.Atoi(val)
 		case "first_torn":

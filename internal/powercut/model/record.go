@@ -45,7 +45,7 @@ func splitmix(s *uint64) uint64 {
 	return z ^ z>>31
 }
 
-// whole reports whether r is a whole, valid record for position i.
-func (r *Record) whole(i uint64) bool {
+// Whole reports whether r is a whole, valid record for position i.
+func (r *Record) Whole(i uint64) bool {
 	return r.Index == i && *r == NewRecord(i, r.Epoch)
 }
