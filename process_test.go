@@ -54,6 +54,10 @@ func runChild(role, path string) int {
 		err = latencyReader(path)
 	case "idle-reader":
 		err = idleReader(path)
+	case "stamp-reader":
+		err = stampReader(path)
+	case "floor-reader":
+		err = floorReader(path)
 	case "grow-limited":
 		err = growLimited(path)
 	case "replaced-reader":
