@@ -17,9 +17,10 @@ import (
 
 // The benchmarks in this file measure Publish: how soon a reader in another
 // process sees a published record, against two processes that hand a
-// counter through shared memory and do nothing else (the floor). Each
-// reader is a child process (process_test.go), which reads its parameters
-// from the first line of its stdin (startWith).
+// counter through shared memory and do nothing else (the floor); how many
+// records a second reach a reader that checks each; and what Publish costs
+// the writer. Each reader is a child process (process_test.go), which
+// reads its parameters from the first line of its stdin (startWith).
 
 // stamped is the record of the latency benchmark: its index, and the
 // writer's CLOCK_MONOTONIC when it appended it.
@@ -369,4 +370,163 @@ func readLatencies(b testing.TB, cmd *exec.Cmd, stdin io.WriteCloser, stdout *bu
 		b.Fatalf("reader: %v, %v", err, werr)
 	}
 	return lat
+}
+
+// publishRecords is how many records BenchmarkPublishThroughput appends.
+const publishRecords = 4 << 20
+
+// BenchmarkPublishThroughput appends publishRecords records as fast as it
+// can, publishing them one at a time or in batches, to a reader process
+// that follows the array and checks every record; it reports the records
+// a second that reach the reader, from the first Append to the reader
+// having checked the last record. The array has room for every record
+// (WithCapacity), and its Close runs outside the timer.
+func BenchmarkPublishThroughput(b *testing.B) {
+	for _, reader := range []struct {
+		name string
+		spin time.Duration
+	}{{"spin", readerSpin}, {"sleep", 0}} {
+		for _, batch := range []int{1, 64, 1024} {
+			b.Run(fmt.Sprintf("reader=%s/publish=%d", reader.name, batch), func(b *testing.B) {
+				path := arrayPath(b)
+				for b.Loop() {
+					b.StopTimer()
+					os.Remove(path)
+					w, err := Create[rec](path, WithCapacity(publishRecords))
+					if err != nil {
+						b.Fatal(err)
+					}
+					cmd, stdin, stdout := startWith(b, "check-follower", path, publishRecords, int64(reader.spin))
+					b.StartTimer()
+					for i := range publishRecords {
+						if err := w.Append(mkrec(uint64(i), 0)); err != nil {
+							b.Fatal(err)
+						}
+						if (i+1)%batch == 0 {
+							if err := w.Publish(); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+					line, err := stdout.ReadString('\n')
+					b.StopTimer()
+					if line != "done\n" {
+						b.Fatalf("follower said %q, %v", line, err)
+					}
+					if err := w.Close(); err != nil {
+						b.Fatal(err)
+					}
+					stdin.Close()
+					if err := cmd.Wait(); err != nil {
+						b.Fatalf("follower: %v", err)
+					}
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(publishRecords)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mrec/s")
+			})
+		}
+	}
+}
+
+// checkFollower follows the array at path, its parameters the number of
+// records to wait for and how long to spin (openReader), checks each
+// record, and says "done" once it has checked them all.
+func checkFollower(path string) error {
+	var n int
+	var spin time.Duration
+	if _, err := childParams(&n, &spin); err != nil {
+		return err
+	}
+	a, err := openReader[rec](path, spin)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	fmt.Println("open")
+	ctx, cancel := context.WithTimeout(context.Background(), childTimeout)
+	defer cancel()
+	seen := 0
+	for r, err := range a.Follow(ctx, 0) {
+		if err != nil {
+			return err
+		}
+		if r != mkrec(uint64(seen), 0) {
+			return fmt.Errorf("record %d is %+v", seen, r)
+		}
+		if seen++; seen == n {
+			break
+		}
+	}
+	if seen != n {
+		return fmt.Errorf("saw %d records; want %d", seen, n)
+	}
+	fmt.Println("done")
+	return nil
+}
+
+// BenchmarkPublish measures Publish of a count that does not change: with
+// no reader, with a reader process asleep in Wait for a record that does
+// not come (on Linux each Publish wakes it, and it goes back to sleep),
+// and with a reader process spinning in Wait for it (WithSpin), which
+// reads the live word that Publish writes.
+func BenchmarkPublish(b *testing.B) {
+	for _, reader := range []struct {
+		name string
+		spin time.Duration
+	}{{"none", -1}, {"asleep", 0}, {"spinning", time.Hour}} {
+		b.Run("reader="+reader.name, func(b *testing.B) {
+			path := arrayPath(b)
+			w := mustCreate[rec](b, path)
+			if err := w.Append(mkrec(0, 0)); err != nil {
+				b.Fatal(err)
+			}
+			if err := w.Publish(); err != nil {
+				b.Fatal(err)
+			}
+			if reader.spin >= 0 {
+				cmd, stdin, _ := startWith(b, "waiter", path, int64(reader.spin))
+				defer func() {
+					stdin.Close()
+					if err := cmd.Wait(); err != nil {
+						b.Errorf("waiter: %v", err)
+					}
+				}()
+				time.Sleep(50 * time.Millisecond) // until it sleeps, or spins
+			}
+			for b.Loop() {
+				if err := w.Publish(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// waiter opens the array at path as a reader that spins for its parameter
+// (openReader) and waits, until its stdin closes, for one record more than
+// the array has.
+func waiter(path string) error {
+	var spin time.Duration
+	in, err := childParams(&spin)
+	if err != nil {
+		return err
+	}
+	a, err := openReader[rec](path, spin)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Refresh(); err != nil { // Open counts what was synced
+		return err
+	}
+	fmt.Println("open")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		io.Copy(io.Discard, in)
+		cancel()
+	}()
+	if err := a.Wait(ctx, a.Len()+1); err != context.Canceled {
+		return fmt.Errorf("Wait: got %v; want it cancelled", err)
+	}
+	return nil
 }

@@ -58,6 +58,10 @@ func runChild(role, path string) int {
 		err = stampReader(path)
 	case "floor-reader":
 		err = floorReader(path)
+	case "check-follower":
+		err = checkFollower(path)
+	case "waiter":
+		err = waiter(path)
 	case "grow-limited":
 		err = growLimited(path)
 	case "replaced-reader":
