@@ -231,17 +231,16 @@ func stampReader(path string) error {
 }
 
 // The floor's file: the count of records at word 0, the count of readers
-// asleep on it next to it (as in the sidecar's live area), and a ring of
-// floorRing timestamps from word floorRingAt on (pages of its own).
-const (
-	floorRing   = 1 << 16
-	floorRingAt = 512
-)
+// asleep on it next to it (as in the sidecar's live area), and from word
+// floorStampsAt on (pages of their own) the records' timestamps. It holds
+// every record, as an array does: a writer that catches up after a stall
+// may get far ahead of the reader.
+const floorStampsAt = 512
 
 // floorWords maps the floor's file f and returns its words: the count, the
 // sleepers, the count's low 32 bits (which a sleeping reader sleeps on),
-// and the ring.
-func floorWords(f *os.File) (m MMap, count, sleepers *int64, low *uint32, ring []int64, err error) {
+// and the timestamps.
+func floorWords(f *os.File) (m MMap, count, sleepers *int64, low *uint32, stamps []int64, err error) {
 	if m, err = Map(f, RDWR, 0); err != nil {
 		return nil, nil, nil, nil, nil, err
 	}
@@ -255,7 +254,7 @@ func floorWords(f *os.File) (m MMap, count, sleepers *int64, low *uint32, ring [
 		m.Unmap()
 		return nil, nil, nil, nil, nil, err
 	}
-	return m, &words[0], &words[1], &halves[0], words[floorRingAt:], nil
+	return m, &words[0], &words[1], &halves[0], words[floorStampsAt:], nil
 }
 
 // floorRun makes the floor's file at path, starts a floor reader on it
@@ -269,19 +268,22 @@ func floorRun(b testing.TB, path string, rate, n int, sleep bool) ([]int64, floa
 		b.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := f.WriteAt(make([]byte, 8*(floorRingAt+floorRing)), 0); err != nil {
+	if _, err := f.WriteAt(make([]byte, 8*(floorStampsAt+n)), 0); err != nil {
 		b.Fatal(err)
 	}
-	m, count, sleepers, low, ring, err := floorWords(f)
+	m, count, sleepers, low, stamps, err := floorWords(f)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer m.Unmap()
+	for i := range stamps { // its pages present and writable before the first record
+		stamps[i] = 0
+	}
 	cmd, stdin, stdout := startWith(b, "floor-reader", path, n, sleep)
 	var kept float64
 	if sleep {
 		kept = pace(rate, n, func(i int, now int64) {
-			ring[i%floorRing] = now
+			stamps[i] = now
 			atomic.StoreInt64(count, int64(i+1))
 			if atomic.LoadInt64(sleepers) != 0 {
 				futexWake(low)
@@ -289,7 +291,7 @@ func floorRun(b testing.TB, path string, rate, n int, sleep bool) ([]int64, floa
 		})
 	} else {
 		kept = pace(rate, n, func(i int, now int64) {
-			ring[i%floorRing] = now
+			stamps[i] = now
 			atomic.StoreInt64(count, int64(i+1))
 		})
 	}
@@ -299,8 +301,7 @@ func floorRun(b testing.TB, path string, rate, n int, sleep bool) ([]int64, floa
 // floorReader follows the floor's file at path, its parameters the number
 // of records and whether to sleep when it has seen every record there is
 // (else it spins), takes the time it sees each, and then writes the
-// latencies to stdout (writeLatencies). It fails if the writer gets a whole
-// ring ahead of it.
+// latencies to stdout (writeLatencies).
 func floorReader(path string) error {
 	var n int
 	var sleep bool
@@ -312,17 +313,20 @@ func floorReader(path string) error {
 		return err
 	}
 	defer f.Close()
-	m, count, sleepers, low, ring, err := floorWords(f)
+	m, count, sleepers, low, stamps, err := floorWords(f)
 	if err != nil {
 		return err
 	}
 	defer m.Unmap()
+	if len(stamps) != n {
+		return fmt.Errorf("room for %d timestamps; want %d", len(stamps), n)
+	}
 	var sum int64
-	for _, t := range ring { // its pages present before the first record
+	for _, t := range stamps { // its pages present before the first record
 		sum += t
 	}
 	if sum != 0 {
-		return fmt.Errorf("the ring is not zero")
+		return fmt.Errorf("the timestamps are not zero")
 	}
 	lat := make([]int64, n)
 	fmt.Println("open")
@@ -331,10 +335,7 @@ func floorReader(path string) error {
 		c := int(atomic.LoadInt64(count))
 		for ; seen < c; seen++ {
 			now := monotonic()
-			lat[seen] = now - ring[seen%floorRing]
-			if atomic.LoadInt64(count) >= int64(seen+floorRing) {
-				return fmt.Errorf("the writer overran the ring at record %d", seen)
-			}
+			lat[seen] = now - stamps[seen]
 			idle = 0
 		}
 		if sleep && c == seen {
