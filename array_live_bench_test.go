@@ -19,43 +19,57 @@ const liveAppends = 4 << 20
 
 // BenchmarkAppendWithReaders appends liveAppends records one at a time,
 // syncing every 512Ki of them, with 0, 1 or 2 reader processes following the
-// array and checking every record. Syncs run outside the timer: ns/record is
-// the cost of Append.
+// array and checking every record: readers see the records as each Sync
+// publishes them (publish=sync), or as each Append does (publish=auto,
+// WithAutoPublish). Syncs run outside the timer: ns/record is the cost of
+// Append.
 func BenchmarkAppendWithReaders(b *testing.B) {
-	for _, readers := range []int{0, 1, 2} {
-		b.Run(fmt.Sprintf("readers=%d", readers), func(b *testing.B) {
-			path := arrayPath(b)
-			for b.Loop() {
+	for _, publish := range []string{"sync", "auto"} {
+		for _, readers := range []int{0, 1, 2} {
+			b.Run(fmt.Sprintf("readers=%d/publish=%s", readers, publish), func(b *testing.B) {
+				appendWithReaders(b, readers, publish == "auto")
+			})
+		}
+	}
+}
+
+// appendWithReaders is BenchmarkAppendWithReaders with so many readers,
+// publishing on every Append if auto.
+func appendWithReaders(b *testing.B, readers int, auto bool) {
+	var opts []Option
+	if auto {
+		opts = append(opts, WithAutoPublish())
+	}
+	path := arrayPath(b)
+	for b.Loop() {
+		b.StopTimer()
+		os.Remove(path)
+		w, err := Create[rec](path, opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		stop := startFollowers(b, path, readers)
+		b.StartTimer()
+		for i := range liveAppends {
+			if err := w.Append(mkrec(uint64(i), 0)); err != nil {
+				b.Fatal(err)
+			}
+			if i%(512<<10) == 512<<10-1 {
 				b.StopTimer()
-				os.Remove(path)
-				w, err := Create[rec](path)
-				if err != nil {
+				if err := w.Sync(); err != nil {
 					b.Fatal(err)
 				}
-				stop := startFollowers(b, path, readers)
-				b.StartTimer()
-				for i := range liveAppends {
-					if err := w.Append(mkrec(uint64(i), 0)); err != nil {
-						b.Fatal(err)
-					}
-					if i%(512<<10) == 512<<10-1 {
-						b.StopTimer()
-						if err := w.Sync(); err != nil {
-							b.Fatal(err)
-						}
-						b.StartTimer()
-					}
-				}
-				b.StopTimer()
-				if err := w.Close(); err != nil {
-					b.Fatal(err)
-				}
-				stop(liveAppends)
 				b.StartTimer()
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/liveAppends, "ns/record")
-		})
+		}
+		b.StopTimer()
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+		stop(liveAppends)
+		b.StartTimer()
 	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/liveAppends, "ns/record")
 }
 
 // startFollowers starts n follower processes on path and returns a function

@@ -138,6 +138,49 @@ func TestArrayWait(t *testing.T) {
 	}
 }
 
+// TestArrayWaitSpinning waits with a reader that spins (WithSpin): it sees
+// each record as the writer publishes it, and stops when its context ends.
+func TestArrayWaitSpinning(t *testing.T) {
+	path := arrayPath(t)
+	w := mustCreate[rec](t, path)
+	r, err := Open[rec](path, RDONLY, WithSpin(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	const n = 1000
+	wrote := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if err := w.Append(mkrec(uint64(i), 0)); err != nil {
+				wrote <- err
+				return
+			}
+			if err := w.Publish(); err != nil {
+				wrote <- err
+				return
+			}
+		}
+		wrote <- nil
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := 1; i <= n; i++ {
+		if err := r.Wait(ctx, i); err != nil {
+			t.Fatalf("Wait(%d): %v", i, err)
+		}
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	checkRecs(t, r, n)
+	short, cancelShort := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancelShort()
+	if err := r.Wait(short, n+1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Wait with nothing coming: got %v; want context.DeadlineExceeded", err)
+	}
+}
+
 func TestArrayFollow(t *testing.T) {
 	path := arrayPath(t)
 	w := mustCreate[rec](t, path)

@@ -54,6 +54,14 @@ func runChild(role, path string) int {
 		err = latencyReader(path)
 	case "idle-reader":
 		err = idleReader(path)
+	case "stamp-reader":
+		err = stampReader(path)
+	case "floor-reader":
+		err = floorReader(path)
+	case "check-follower":
+		err = checkFollower(path)
+	case "waiter":
+		err = waiter(path)
 	case "grow-limited":
 		err = growLimited(path)
 	case "replaced-reader":
