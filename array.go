@@ -59,7 +59,10 @@ type Array[T any] struct {
 	// A reader's sidecar that came to describe another file (the file was
 	// replaced at its name): kept mapped until Close, since a waiter may be
 	// asleep on it, and never looked for again.
-	retired  *sidecar
+	retired *sidecar
+	// A reader's sidecar describes the file's header (sidecarHolds), so
+	// that its live word counts the file's records.
+	holds    bool
 	spin     time.Duration // how long a reader's Wait spins before it sleeps
 	writable bool          // the writer; its own state is w
 	w        writer
@@ -378,7 +381,13 @@ func (a *Array[T]) openReader() error {
 		return err
 	}
 	a.side = openSidecar(a.sidePath, a.id)
-	_, err := a.load()
+	st, err := a.load()
+	if err != nil {
+		return err
+	}
+	a.holds = a.side != nil && st.Seq != 0
+	// What the writer has published since its last Sync, too.
+	_, err = a.look()
 	return err
 }
 
@@ -427,8 +436,8 @@ func (a *Array[T]) usable(write bool) error {
 }
 
 // Len returns the number of records: for the writer, those appended; for a
-// reader, those that the writer had published at the last Refresh (or
-// Wait).
+// reader, those that the writer had published when the reader opened the
+// file, or at its last Refresh (or Wait).
 func (a *Array[T]) Len() int { return int(a.pub.Load()) }
 
 // Offset returns the byte offset of record 0 in the file: the length of the

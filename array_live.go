@@ -100,10 +100,11 @@ func (a *Array[T]) mapGrown(n int64) error {
 func (a *Array[T]) published() (int64, stream, error) {
 	if a.side == nil && a.retired == nil {
 		a.side = openSidecar(a.sidePath, a.id)
+		a.holds = false
 	}
 	if a.side != nil {
 		w, l := a.side.live(a.id.Dev, a.id.Ino)
-		if l == liveOK {
+		if l == liveOK && (a.holds || a.sidecarHolds()) {
 			return int64(min(w>>1, 1<<62)), stream{side: a.side, word: w, ended: w&1 != 0}, nil
 		}
 		if l == liveOtherFile {
@@ -122,6 +123,22 @@ func (a *Array[T]) published() (int64, stream, error) {
 		return 0, stream{}, err
 	}
 	return st.Count, stream{}, nil
+}
+
+// sidecarHolds reports whether the reader's sidecar describes the file's
+// header now (its slots are the header's: arrayfile.Decide), and so its
+// live word counts the file's records; and remembers it. A sidecar that
+// did not (a stale one, next to a file that another program rewrote in
+// place) does once a writer of the file has written it afresh.
+func (a *Array[T]) sidecarHolds() bool {
+	a.side.parse(a.side.m, a.id.Dev, a.id.Ino)
+	fi, err := a.f.Stat()
+	if err != nil {
+		return false
+	}
+	st, err := readState(a.f, fi.Size(), a.side.validSlots())
+	a.holds = err == nil && st.Seq != 0
+	return a.holds
 }
 
 // Wait returns once Len is at least n, or with an error when no more
