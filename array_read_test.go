@@ -159,3 +159,28 @@ func BenchmarkReadRecords(b *testing.B) {
 		}
 	})
 }
+
+// TestCopyStrided copies fields of every size from 1 to 20 bytes between
+// records of several strides, as ReadRecords does, against a plain copy.
+func TestCopyStrided(t *testing.T) {
+	for size := 1; size <= 20; size++ {
+		for _, strides := range [][2]int{{size, size}, {size + 3, size}, {24, 41}, {64, 20 + size}} {
+			const n = 37
+			dstStride, srcStride := strides[0], strides[1]
+			src := make([]byte, (n-1)*srcStride+size)
+			for i := range src {
+				src[i] = byte(i*7 + size)
+			}
+			got := make([]byte, (n-1)*dstStride+size)
+			want := make([]byte, len(got))
+			copyStrided(got, src, size, n, dstStride, srcStride)
+			for i := range n {
+				copy(want[i*dstStride:i*dstStride+size], src[i*srcStride:])
+			}
+			if string(got) != string(want) {
+				t.Fatalf("size %d, strides %v: copied %v; want %v", size, strides, got, want)
+			}
+		}
+	}
+	copyStrided(nil, nil, 8, 0, 8, 8) // nothing to copy
+}

@@ -36,3 +36,14 @@ func addr(b []byte) uintptr {
 	// used in arithmetic.
 	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 }
+
+// strided copies n values of the array type W, the i-th from
+// src[i*srcStride:] to dst[i*dstStride:]; the caller has checked that
+// both slices hold them (copyStrided).
+func strided[W [2]byte | [4]byte | [8]byte | [16]byte](dst, src []byte, n, dstStride, srcStride int) {
+	for i := range n {
+		// Safe: W is an array of bytes, which has no alignment to keep,
+		// and both stretches lie within their slices.
+		*(*W)(unsafe.Pointer(&dst[i*dstStride])) = *(*W)(unsafe.Pointer(&src[i*srcStride]))
+	}
+}
