@@ -129,7 +129,13 @@ func (s sidecar) write(t *testing.T, path string) {
 			arrayfile.PutSlot(b[c.SlotOffset(i):], slot)
 		}
 	}
-	arrayfile.PutLive(b, arrayfile.Live{Count: max(s.slots[0].Count, s.slots[1].Count), Boot: boot.ID()}, binary.NativeEndian)
+	// The live area of a writer of this boot; a damaged sidecar is what a
+	// crash of the machine leaves, and its live area is of an earlier boot.
+	live := arrayfile.Live{Count: max(s.slots[0].Count, s.slots[1].Count), Boot: boot.ID()}
+	if s.damage != nil {
+		live.Boot[0]++
+	}
+	arrayfile.PutLive(b, live, binary.NativeEndian)
 	if s.damage != nil {
 		s.damage(b, c)
 	}
