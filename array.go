@@ -108,7 +108,7 @@ type writer struct {
 	autoPublish      bool // every Append publishes (WithAutoPublish)
 }
 
-// Option configures [Create].
+// Option configures [Create] and [Open]: each says which of them takes it.
 type Option func(*options)
 
 type options struct {
