@@ -2,13 +2,9 @@ package mmap
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,78 +102,6 @@ type writer struct {
 	headerPending    bool // the header was written since it was last made durable
 	publishes        bool // Publish publishes without syncing (bootID)
 	autoPublish      bool // every Append publishes (WithAutoPublish)
-}
-
-// Option configures [Create] and [Open]: each says which of them takes it.
-type Option func(*options)
-
-type options struct {
-	capacity    int
-	perm        fs.FileMode
-	autoPublish bool
-	spin        time.Duration
-	// Who may take each option given: "Create", "a writer", "a reader".
-	given map[string]string
-}
-
-func (o *options) give(name, who string) {
-	if o.given == nil {
-		o.given = map[string]string{}
-	}
-	o.given[name] = who
-}
-
-// WithCapacity makes room for n records at once, so that the first n
-// appends never grow the file. A full disk makes Create fail. For Create.
-func WithCapacity(n int) Option {
-	return func(o *options) { o.capacity = n; o.give("WithCapacity", "Create") }
-}
-
-// WithPerm sets the permission bits of a new file (before the umask); the
-// default is 0o666, as for [os.Create]. For Create.
-func WithPerm(perm fs.FileMode) Option {
-	return func(o *options) { o.perm = perm; o.give("WithPerm", "Create") }
-}
-
-// WithAutoPublish makes every Append publish the records it appends, as
-// [Array.Publish] does: readers in other processes see each record as soon
-// as it is appended, at the cost of one atomic store and one load per
-// Append. For a writer (Create, or Open with RDWR).
-func WithAutoPublish() Option {
-	return func(o *options) { o.autoPublish = true; o.give("WithAutoPublish", "a writer") }
-}
-
-// WithSpin makes a reader's [Array.Wait] (and Follow) spin for up to d,
-// looking at the writer's published count without sleeping, before it goes
-// to sleep: a record published meanwhile is seen within a fraction of a
-// microsecond instead of the few microseconds a wake-up takes. A spinning
-// reader keeps one CPU core busy for as long as it spins, d at most each
-// time it runs out of records. For a reader (Open with RDONLY).
-func WithSpin(d time.Duration) Option {
-	return func(o *options) { o.spin = d; o.give("WithSpin", "a reader") }
-}
-
-// optionsFor applies opts for who: "Create", "a writer" (Open with RDWR)
-// or "a reader", refusing the ones that are not for who.
-func optionsFor(who string, opts []Option) (options, error) {
-	o := options{perm: 0o666}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	for _, name := range slices.Sorted(maps.Keys(o.given)) {
-		if owner := o.given[name]; owner != who && (owner != "a writer" || who != "Create") {
-			return o, errorf(ErrInvalid, "%s is an option for %s, not for %s", name, owner, who)
-		}
-	}
-	switch {
-	case o.capacity < 0:
-		return o, errorf(ErrInvalid, "negative capacity %d", o.capacity)
-	case o.spin < 0:
-		return o, errorf(ErrInvalid, "negative spin %v", o.spin)
-	case o.autoPublish && boot.ID() == [2]uint64{}:
-		return o, fmt.Errorf("%w: WithAutoPublish: here (%s) the OS tells no identity of its boot, so a count is published only as it is synced (see Publish)", errors.ErrUnsupported, runtime.GOOS)
-	}
-	return o, nil
 }
 
 // minCapacityBytes is the least room an Array reserves for records.
@@ -448,89 +372,4 @@ func (a *Array[T]) Offset() int64 {
 		return 0
 	}
 	return int64(a.h.Len)
-}
-
-// Close syncs a writer, unmaps the file, releases the locks and closes it.
-// A writer with no reader left also cuts the file to its last record, as
-// the .npy readers expect, and removes the sidecar; otherwise the next
-// writer's Close does. Items slices are invalid afterwards. Goroutines in
-// Wait or Follow return an error wrapping [fs.ErrClosed]; Close waits for
-// them to go. A second Close returns an error wrapping fs.ErrClosed.
-func (a *Array[T]) Close() error {
-	if a.f == nil || a.closed.Swap(true) {
-		return wrapErr("close", a.path, os.ErrClosed)
-	}
-	a.stopWaiters()
-	defer a.closing.Unlock()
-	var err error
-	if a.writable {
-		err = a.sync()
-		if err == nil {
-			// The header too: the sidecar may go (trim).
-			err = a.flushHeader()
-		}
-		if err == nil {
-			a.side.publish(a.w.count, true)
-			err = a.trim()
-		}
-	}
-	return errors.Join(wrapErr("close", a.path, err), a.release())
-}
-
-// trim cuts the file to its last record and removes the sidecar, if no
-// reader has the file open.
-func (a *Array[T]) trim() error {
-	unlock, err := a.lockOutReaders("Close would cut the file under them")
-	if errors.Is(err, ErrLocked) {
-		return nil // the next writer's Close trims
-	}
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if err := a.unmapAll(); err != nil {
-		return err
-	}
-	if end := int64(a.h.Len) + int64(a.w.count)*int64(a.l.size); end < a.size {
-		if err := a.f.Truncate(end); err != nil {
-			return err
-		}
-	}
-	err = a.side.remove()
-	a.side = nil
-	return err
-}
-
-// fail undoes a Create or Open that failed with err: it removes the files
-// that it created, and releases the rest.
-func (a *Array[T]) fail(op string, err error) error {
-	if a.side != nil && a.side.created {
-		a.side.remove()
-		a.side = nil
-	}
-	created := a.w.created
-	a.release()
-	if created {
-		os.Remove(a.path)
-	}
-	return wrapErr(op, a.path, err)
-}
-
-// release unmaps the file and the sidecar, unlocks and closes them, and
-// marks a closed.
-func (a *Array[T]) release() error {
-	err := a.unmapAll()
-	err = errors.Join(err, a.side.close(), a.retired.close())
-	// At once: Windows may take a while to release the locks of a closed
-	// handle.
-	if a.shared {
-		err = errors.Join(err, withFD(a.f, unlockFile))
-	}
-	if a.w.inode {
-		err = errors.Join(err, withFD(a.f, unlockInode))
-	}
-	err = errors.Join(err, a.f.Close())
-	a.f, a.side, a.retired, a.shared, a.w = nil, nil, nil, false, writer{}
-	a.pub.Store(0)
-	return wrapErr("close", a.path, err)
 }

@@ -211,18 +211,25 @@ func (a *Array[T]) waitPublish(ctx context.Context, n int) error {
 				continue
 			}
 		}
-		if s.side != nil && sleepOnLive(ctx, s.side, s.word, sleepFor(ctx, maxSleep)) {
-			continue
-		}
-		woken := a.wake.channel() // closed by Close
-		timer := time.NewTimer(poll)
-		select {
-		case <-timer.C:
-		case <-woken:
-		case <-ctx.Done():
-		}
-		timer.Stop()
+		a.sleep(ctx, s, maxSleep, poll)
 		poll = min(2*poll, maxPoll)
+	}
+}
+
+// sleep waits for the writer's next publish: on the live word of the look
+// s for up to d, where the reader can sleep on it (sleepOnLive);
+// elsewhere, for poll. Close and ctx end it early.
+func (a *Array[T]) sleep(ctx context.Context, s stream, d, poll time.Duration) {
+	if s.side != nil && sleepOnLive(ctx, s.side, s.word, sleepFor(ctx, d)) {
+		return
+	}
+	woken := a.wake.channel() // closed by Close
+	timer := time.NewTimer(poll)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-woken:
+	case <-ctx.Done():
 	}
 }
 
@@ -286,17 +293,7 @@ func (a *Array[T]) WaitWriter(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if s.side != nil && sleepOnLive(ctx, s.side, s.word, sleepFor(ctx, maxPoll)) {
-			continue
-		}
-		woken := a.wake.channel()
-		timer := time.NewTimer(maxPoll)
-		select {
-		case <-timer.C:
-		case <-woken:
-		case <-ctx.Done():
-		}
-		timer.Stop()
+		a.sleep(ctx, s, maxPoll, maxPoll)
 	}
 }
 

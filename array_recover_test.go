@@ -122,29 +122,13 @@ func TestArrayStaleSidecar(t *testing.T) {
 			}
 		}},
 		{"the file was rewritten in place", func(t *testing.T, path string) {
-			b := fileBytes(t, path)
-			h, err := npy.Parse(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			hdr, err := h.Rewrite(b[:h.Len], 2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, append(hdr, b[h.Len:h.Len+2*24]...), 0o644); err != nil {
+			b, hdr := headerOfTwo(t, path)
+			if err := os.WriteFile(path, append(hdr, b[len(hdr):len(hdr)+2*24]...), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"the file was rewritten in place, with room for the old count", func(t *testing.T, path string) {
-			b := fileBytes(t, path)
-			h, err := npy.Parse(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			hdr, err := h.Rewrite(b[:h.Len], 2)
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, hdr := headerOfTwo(t, path)
 			f, err := os.OpenFile(path, os.O_WRONLY, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -176,6 +160,22 @@ func TestArrayStaleSidecar(t *testing.T) {
 			checkClosedFile(t, path, 3)
 		})
 	}
+}
+
+// headerOfTwo returns the bytes of the array file at path, and its header
+// rewritten to count 2 records.
+func headerOfTwo(t *testing.T, path string) ([]byte, []byte) {
+	t.Helper()
+	b := fileBytes(t, path)
+	h, err := npy.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, err := h.Rewrite(b[:h.Len], 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, hdr
 }
 
 func TestArrayDamagedSidecar(t *testing.T) {
