@@ -252,8 +252,8 @@ func FuzzOpen(f *testing.F) {
 		path := newFile(t, data)
 		a, err := Open[rec](path, RDONLY)
 		if err != nil {
-			if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrType) && !errors.Is(err, ErrByteOrder) {
-				t.Fatalf("Open: got %v; want ErrFormat, ErrType or ErrByteOrder", err)
+			if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrType) && !errors.Is(err, ErrByteOrder) && !errors.Is(err, ErrAlignment) {
+				t.Fatalf("Open: got %v; want ErrFormat, ErrType, ErrByteOrder or ErrAlignment", err)
 			}
 			return
 		}
