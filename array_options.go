@@ -7,6 +7,7 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/typedmmap/mmap/internal/boot"
@@ -14,21 +15,25 @@ import (
 
 // The options of Create and Open, and which of them each takes.
 
-// Option configures [Create] and [Open]: each says which of them takes it.
+// Option configures [Create], [Open] and [OpenLog]: each says which of
+// them takes it.
 type Option func(*options)
 
 type options struct {
-	capacity    int
-	perm        fs.FileMode
-	autoPublish bool
-	spin        time.Duration
-	// Who may take each option given: "Create", "a writer", "a reader".
-	given map[string]string
+	capacity       int
+	perm           fs.FileMode
+	autoPublish    bool
+	spin           time.Duration
+	segmentRecords int
+	segmentBytes   int64
+	// Who may take each option given: "Create", "a writer", "a reader",
+	// "a log's writer", "a log's reader".
+	given map[string][]string
 }
 
-func (o *options) give(name, who string) {
+func (o *options) give(name string, who ...string) {
 	if o.given == nil {
-		o.given = map[string]string{}
+		o.given = map[string][]string{}
 	}
 	o.given[name] = who
 }
@@ -40,17 +45,18 @@ func WithCapacity(n int) Option {
 }
 
 // WithPerm sets the permission bits of a new file (before the umask); the
-// default is 0o666, as for [os.Create]. For Create.
+// default is 0o666, as for [os.Create]. For Create, and a log's writer
+// (the segments it makes).
 func WithPerm(perm fs.FileMode) Option {
-	return func(o *options) { o.perm = perm; o.give("WithPerm", "Create") }
+	return func(o *options) { o.perm = perm; o.give("WithPerm", "Create", "a log's writer") }
 }
 
 // WithAutoPublish makes every Append publish the records it appends, as
 // [Array.Publish] does: readers in other processes see each record as soon
 // as it is appended, at the cost of one atomic store and one load per
-// Append. For a writer (Create, or Open with RDWR).
+// Append. For a writer (Create, or Open with RDWR), and a log's writer.
 func WithAutoPublish() Option {
-	return func(o *options) { o.autoPublish = true; o.give("WithAutoPublish", "a writer") }
+	return func(o *options) { o.autoPublish = true; o.give("WithAutoPublish", "a writer", "a log's writer") }
 }
 
 // WithSpin makes a reader's [Array.Wait] (and Follow) spin for up to d,
@@ -58,21 +64,38 @@ func WithAutoPublish() Option {
 // to sleep: a record published meanwhile is seen within a fraction of a
 // microsecond instead of the few microseconds a wake-up takes. A spinning
 // reader keeps one CPU core busy for as long as it spins, d at most each
-// time it runs out of records. For a reader (Open with RDONLY).
+// time it runs out of records. For a reader (Open with RDONLY), and a
+// log's reader.
 func WithSpin(d time.Duration) Option {
-	return func(o *options) { o.spin = d; o.give("WithSpin", "a reader") }
+	return func(o *options) { o.spin = d; o.give("WithSpin", "a reader", "a log's reader") }
 }
 
-// optionsFor applies opts for who: "Create", "a writer" (Open with RDWR)
-// or "a reader", refusing the ones that are not for who.
+// WithSegmentRecords makes a log's writer roll to a new segment once the
+// newest holds n records. For a log's writer ([OpenLog] with RDWR).
+func WithSegmentRecords(n int) Option {
+	return func(o *options) { o.segmentRecords = n; o.give("WithSegmentRecords", "a log's writer") }
+}
+
+// WithSegmentBytes makes a log's writer roll to a new segment once the
+// newest holds n bytes of records (at least one record). The default is
+// 64 MiB. With [WithSegmentRecords] too, whichever is reached first rolls.
+// For a log's writer ([OpenLog] with RDWR).
+func WithSegmentBytes(n int64) Option {
+	return func(o *options) { o.segmentBytes = n; o.give("WithSegmentBytes", "a log's writer") }
+}
+
+// optionsFor applies opts for who: "Create", "a writer" (Open with RDWR),
+// "a reader", "a log's writer" or "a log's reader", refusing the ones that
+// are not for who. Create takes what a writer takes.
 func optionsFor(who string, opts []Option) (options, error) {
 	o := options{perm: 0o666}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	for _, name := range slices.Sorted(maps.Keys(o.given)) {
-		if owner := o.given[name]; owner != who && (owner != "a writer" || who != "Create") {
-			return o, errorf(ErrInvalid, "%s is an option for %s, not for %s", name, owner, who)
+		owners := o.given[name]
+		if !slices.Contains(owners, who) && (who != "Create" || !slices.Contains(owners, "a writer")) {
+			return o, errorf(ErrInvalid, "%s is an option for %s, not for %s", name, strings.Join(owners, " or "), who)
 		}
 	}
 	switch {
@@ -80,6 +103,10 @@ func optionsFor(who string, opts []Option) (options, error) {
 		return o, errorf(ErrInvalid, "negative capacity %d", o.capacity)
 	case o.spin < 0:
 		return o, errorf(ErrInvalid, "negative spin %v", o.spin)
+	case o.segmentRecords < 0:
+		return o, errorf(ErrInvalid, "negative records per segment %d", o.segmentRecords)
+	case o.segmentBytes < 0:
+		return o, errorf(ErrInvalid, "negative bytes per segment %d", o.segmentBytes)
 	case o.autoPublish && boot.ID() == [2]uint64{}:
 		return o, fmt.Errorf("%w: WithAutoPublish: here (%s) the OS tells no identity of its boot, so a count is published only as it is synced (see Publish)", errors.ErrUnsupported, runtime.GOOS)
 	}

@@ -333,11 +333,11 @@ func TestArrayOptions(t *testing.T) {
 		open func() error
 		says string
 	}{
-		{"WithSpin for Create", func() error { _, err := Create[rec](path+"2", WithSpin(time.Millisecond)); return err }, "WithSpin is an option for a reader, not for Create"},
-		{"WithSpin for a writer", func() error { _, err := Open[rec](path, RDWR, WithSpin(time.Millisecond)); return err }, "WithSpin is an option for a reader, not for a writer"},
-		{"WithAutoPublish for a reader", func() error { _, err := Open[rec](path, RDONLY, WithAutoPublish()); return err }, "WithAutoPublish is an option for a writer, not for a reader"},
+		{"WithSpin for Create", func() error { _, err := Create[rec](path+"2", WithSpin(time.Millisecond)); return err }, "WithSpin is an option for a reader or a log's reader, not for Create"},
+		{"WithSpin for a writer", func() error { _, err := Open[rec](path, RDWR, WithSpin(time.Millisecond)); return err }, "WithSpin is an option for a reader or a log's reader, not for a writer"},
+		{"WithAutoPublish for a reader", func() error { _, err := Open[rec](path, RDONLY, WithAutoPublish()); return err }, "WithAutoPublish is an option for a writer or a log's writer, not for a reader"},
 		{"WithCapacity for Open", func() error { _, err := Open[rec](path, RDWR, WithCapacity(5)); return err }, "WithCapacity is an option for Create, not for a writer"},
-		{"WithPerm for a reader", func() error { _, err := Open[rec](path, RDONLY, WithPerm(0o600)); return err }, "WithPerm is an option for Create, not for a reader"},
+		{"WithPerm for a reader", func() error { _, err := Open[rec](path, RDONLY, WithPerm(0o600)); return err }, "WithPerm is an option for Create or a log's writer, not for a reader"},
 		{"a negative spin", func() error { _, err := Open[rec](path, RDONLY, WithSpin(-time.Second)); return err }, "negative spin -1s"},
 	} {
 		err := c.open()

@@ -98,6 +98,26 @@ func (e *RangeError) detail() string {
 
 func (e *RangeError) Unwrap() error { return ErrRange }
 
+// IndexError reports an index of a [Log] that it does not hold: below
+// First, whose records were dropped (Kafka's "offset out of range"), or at
+// or past End, whose records have not come yet. It wraps [ErrRange].
+type IndexError struct {
+	Index int64 // the index asked for
+	First int64 // the log's first index, as the reader last saw it
+	End   int64 // one past the log's last index, as the reader last saw it
+}
+
+func (e *IndexError) Error() string { return "mmap: " + e.detail() }
+
+func (e *IndexError) detail() string {
+	if e.Index < e.First {
+		return fmt.Sprintf("index %d is below the log's first index %d: the records before %d were dropped", e.Index, e.First, e.First)
+	}
+	return fmt.Sprintf("index %d is past the log's last record (it holds [%d, %d))", e.Index, e.First, e.End)
+}
+
+func (e *IndexError) Unwrap() error { return ErrRange }
+
 // FaultError reports a memory fault at Addr, caught during [MMap.ReadAt] or
 // [MMap.WriteAt]. It wraps [ErrFault].
 type FaultError struct {

@@ -1,0 +1,351 @@
+package mmap
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// logRec is the record at index i of the logs the tests write.
+func logRec(i int64) rec { return rec{I: uint64(i), Gen: uint32(i % 7), Sum: uint64(i) * 3} }
+
+// appendLog appends the records [from, to) to w.
+func appendLog(t testing.TB, w *Log[rec], from, to int64) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		if err := w.Append(logRec(i)); err != nil {
+			t.Fatalf("Append %d: %v", i, err)
+		}
+	}
+}
+
+// segmentFiles returns the names of the segments in dir.
+func segmentFiles(t testing.TB, dir string) []string {
+	t.Helper()
+	firsts, err := listSegments(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range firsts {
+		names = append(names, segmentName(f))
+	}
+	return names
+}
+
+// checkLogRecs checks that recs are the records from index from on.
+func checkLogRecs(t testing.TB, recs []rec, from int64) {
+	t.Helper()
+	for j, r := range recs {
+		if want := logRec(from + int64(j)); r != want {
+			t.Fatalf("record %d: %+v, want %+v", from+int64(j), r, want)
+		}
+	}
+}
+
+func mustCloseLog[T any](t testing.TB, l *Log[T]) {
+	t.Helper()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLogRolls appends across segments, and reads them back by index from
+// a reader: the names, First and End, At, Read, Chunks, Search; then
+// closes, leaving every segment an exact .npy.
+func TestLogRolls(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "log")
+	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendLog(t, w, 0, 35)
+	if w.First() != 0 || w.End() != 35 {
+		t.Errorf("writer: First %d, End %d; want 0, 35", w.First(), w.End())
+	}
+	want := []string{"00000000000000000000.npy", "00000000000000000010.npy", "00000000000000000020.npy", "00000000000000000030.npy"}
+	if got := segmentFiles(t, dir); !slices.Equal(got, want) {
+		t.Errorf("segments %v, want %v", got, want)
+	}
+	r, err := OpenLog[rec](dir, RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.First() != 0 || r.End() != 30 {
+		t.Errorf("reader before Publish: First %d, End %d; want 0, 30 (the rolls synced)", r.First(), r.End())
+	}
+	if err := w.Publish(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	if r.End() != 35 {
+		t.Errorf("reader after Publish: End %d, want 35", r.End())
+	}
+	for _, i := range []int64{0, 9, 10, 29, 34} {
+		got, err := r.At(i)
+		if err != nil || got != logRec(i) {
+			t.Errorf("At(%d) = %+v, %v; want %+v", i, got, err, logRec(i))
+		}
+	}
+	recs, err := r.Read(5, 33)
+	if err != nil || len(recs) != 28 {
+		t.Fatalf("Read(5, 33): %d records, %v", len(recs), err)
+	}
+	checkLogRecs(t, recs, 5)
+	var sizes []int
+	for chunk, err := range r.Chunks(5, 25) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(chunk))
+	}
+	if !slices.Equal(sizes, []int{5, 10, 5}) {
+		t.Errorf("Chunks(5, 25) in pieces of %v, want [5 10 5]", sizes)
+	}
+	for _, c := range []struct {
+		sum   uint64
+		index int64
+		found bool
+	}{{0, 0, true}, {30, 10, true}, {31, 11, false}, {102, 34, true}, {200, 35, false}} {
+		i, found, err := r.Search(func(x rec) int { return cmpInt64(int64(x.Sum), int64(c.sum)) })
+		if err != nil || i != c.index || found != c.found {
+			t.Errorf("Search for Sum %d: %d, %v, %v; want %d, %v", c.sum, i, found, err, c.index, c.found)
+		}
+	}
+	for _, i := range []int64{-1, 35, 100} {
+		var ie *IndexError
+		if _, err := r.At(i); !errors.As(err, &ie) || !errors.Is(err, ErrRange) || ie.First != 0 || ie.End != 35 {
+			t.Errorf("At(%d): %v; want an IndexError for [0, 35)", i, err)
+		}
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mustCloseLog(t, w)
+	for j, name := range want {
+		checkClosedFile(t, filepath.Join(dir, name), min(10, 35-10*j))
+	}
+	// A writer that opens the log again goes on in the newest segment.
+	w, err = OpenLog[rec](dir, RDWR, WithSegmentRecords(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendLog(t, w, 35, 41)
+	mustCloseLog(t, w)
+	r, err = OpenLog[rec](dir, RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err = r.Read(0, 41)
+	if err != nil || r.End() != 41 {
+		t.Fatalf("Read after a second writer: %v, End %d", err, r.End())
+	}
+	checkLogRecs(t, recs, 0)
+	if got := segmentFiles(t, dir); len(got) != 5 {
+		t.Errorf("segments %v, want 5", got)
+	}
+	mustCloseLog(t, r)
+}
+
+// TestLogDrop drops segments under a reader: First moves to a segment's
+// first index, the reader gets an IndexError naming it below, and a Follow
+// inside a dropped segment reads on to its end, then gets the error.
+func TestLogDrop(t *testing.T) {
+	dir := t.TempDir()
+	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(10), WithAutoPublish())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustCloseLog(t, w)
+	appendLog(t, w, 0, 45)
+	r, err := OpenLog[rec](dir, RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustCloseLog(t, r)
+	// A follower inside segment 0.
+	next, stop := iter.Pull2(r.Follow(context.Background(), 3))
+	defer stop()
+	if got, err, _ := next(); err != nil || got != logRec(3) {
+		t.Fatalf("Follow: %+v, %v", got, err)
+	}
+	if err := w.DropBefore(25); err != nil {
+		t.Fatal(err)
+	}
+	if w.First() != 20 {
+		t.Errorf("after DropBefore(25): First %d, want 20", w.First())
+	}
+	if got := segmentFiles(t, dir); got[0] != segmentName(20) && runtime.GOOS != "windows" {
+		t.Errorf("after DropBefore(25): segments %v", got)
+	}
+	for i := int64(4); i < 10; i++ {
+		if got, err, _ := next(); err != nil || got != logRec(i) {
+			t.Fatalf("Follow inside a dropped segment, record %d: %+v, %v", i, got, err)
+		}
+	}
+	var ie *IndexError
+	if _, err, _ := next(); !errors.As(err, &ie) || ie.First != 20 || !strings.Contains(err.Error(), "below the log's first index 20") {
+		t.Fatalf("Follow past a dropped segment: %v; want an IndexError naming First 20", err)
+	}
+	if _, err := r.At(15); !errors.As(err, &ie) || ie.First != 20 {
+		t.Errorf("At(15) after the drop: %v; want an IndexError naming First 20", err)
+	}
+	recs, err := r.Read(20, 45)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLogRecs(t, recs, 20)
+	// The newest segment is never dropped.
+	if err := w.DropBefore(1000); err != nil || w.First() != 40 {
+		t.Errorf("DropBefore(1000): %v, First %d; want 40", err, w.First())
+	}
+	appendLog(t, w, 45, 75)
+	if err := w.KeepNewest(15); err != nil || w.First() != 60 {
+		t.Errorf("KeepNewest(15) of [40, 75): %v, First %d; want 60", err, w.First())
+	}
+	if err := w.KeepNewestBytes(24 * 16); err != nil || w.First() != 60 {
+		t.Errorf("KeepNewestBytes(16 records): %v, First %d; want 60", err, w.First())
+	}
+	if err := w.KeepNewest(-1); !errors.Is(err, ErrInvalid) {
+		t.Errorf("KeepNewest(-1): %v; want ErrInvalid", err)
+	}
+}
+
+// TestLogFollow follows a writer across rolls and drops, to the end of the
+// stream, which the writer's Close marks.
+func TestLogFollow(t *testing.T) {
+	dir := t.TempDir()
+	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenLog[rec](dir, RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustCloseLog(t, r)
+	const n = 5000
+	done := make(chan error)
+	go func() {
+		i := int64(0)
+		for got, err := range r.Follow(context.Background(), 0) {
+			if err != nil {
+				done <- err
+				return
+			}
+			if got != logRec(i) {
+				done <- errors.New("record out of order")
+				return
+			}
+			i++
+		}
+		if i != n {
+			done <- errors.New("Follow ended early")
+			return
+		}
+		done <- nil
+	}()
+	for i := int64(0); i < n; i++ {
+		appendLog(t, w, i, i+1)
+		if i%37 == 0 {
+			if err := w.Publish(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mustCloseLog(t, w)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Follow did not end after the writer closed the log")
+	}
+	if err := r.Wait(context.Background(), n+1); !errors.Is(err, ErrWriterClosed) {
+		t.Errorf("Wait past the end of a closed log: %v; want ErrWriterClosed", err)
+	}
+}
+
+// TestLogRefusals: a second writer, a bad prot, options of the other
+// role, a reader asked to write and a writer asked to read, a log.meta
+// that is a link, a directory that is not there.
+func TestLogRefusals(t *testing.T) {
+	dir := t.TempDir()
+	w, err := OpenLog[rec](dir, RDWR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustCloseLog(t, w)
+	if _, err := OpenLog[rec](dir, RDWR); !errors.Is(err, ErrLocked) {
+		t.Errorf("a second writer: %v; want ErrLocked", err)
+	}
+	for _, c := range []struct {
+		name string
+		err  error
+		is   error
+	}{
+		{"prot COPY", func() error { _, err := OpenLog[rec](dir, COPY); return err }(), ErrInvalid},
+		{"WithSpin for a writer", func() error { _, err := OpenLog[rec](dir, RDWR, WithSpin(1)); return err }(), ErrInvalid},
+		{"WithSegmentRecords for a reader", func() error { _, err := OpenLog[rec](dir, RDONLY, WithSegmentRecords(5)); return err }(), ErrInvalid},
+		{"WithSegmentBytes for an Array", func() error {
+			_, err := Open[rec](filepath.Join(dir, segmentName(0)), RDONLY, WithSegmentBytes(5))
+			return err
+		}(), ErrInvalid},
+		{"negative records per segment", func() error { _, err := OpenLog[rec](t.TempDir(), RDWR, WithSegmentRecords(-1)); return err }(), ErrInvalid},
+		{"negative bytes per segment", func() error { _, err := OpenLog[rec](t.TempDir(), RDWR, WithSegmentBytes(-1)); return err }(), ErrInvalid},
+		{"a directory that is not there", func() error { _, err := OpenLog[rec](filepath.Join(dir, "nothing"), RDONLY); return err }(), fs.ErrNotExist},
+		{"a file, not a directory", func() error {
+			_, err := OpenLog[rec](filepath.Join(dir, segmentName(0)), RDONLY)
+			return err
+		}(), ErrInvalid},
+		{"a log of another type", func() error { _, err := OpenLog[uint64](dir, RDONLY); return err }(), ErrType},
+		{"the writer reads", func() error { _, err := w.At(0); return err }(), ErrInvalid},
+		{"the writer waits", w.Wait(context.Background(), 1), ErrInvalid},
+	} {
+		if !errors.Is(c.err, c.is) {
+			t.Errorf("%s: %v; want %v", c.name, c.err, c.is)
+		}
+	}
+	r, err := OpenLog[rec](dir, RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		err  error
+	}{
+		{"a reader appends", r.Append(rec{})},
+		{"a reader syncs", r.Sync()},
+		{"a reader publishes", r.Publish()},
+		{"a reader drops", r.DropBefore(0)},
+	} {
+		if !errors.Is(c.err, ErrInvalid) {
+			t.Errorf("%s: %v; want ErrInvalid", c.name, c.err)
+		}
+	}
+	mustCloseLog(t, r)
+	if err := r.Close(); !errors.Is(err, fs.ErrClosed) {
+		t.Errorf("a second Close: %v; want fs.ErrClosed", err)
+	}
+	if _, err := r.At(0); !errors.Is(err, fs.ErrClosed) {
+		t.Errorf("At after Close: %v; want fs.ErrClosed", err)
+	}
+	planted := t.TempDir()
+	if err := os.Symlink(filepath.Join(dir, segmentName(0)), filepath.Join(planted, logMetaName)); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	if _, err := OpenLog[rec](planted, RDWR); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a log.meta that is a symbolic link: %v; want ErrInvalid", err)
+	}
+}

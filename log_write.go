@@ -1,0 +1,409 @@
+package mmap
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/typedmmap/mmap/internal/fileid"
+)
+
+// How a log's writer works (FORMAT.md, "Logs"): its lock, appends that
+// roll to new segments, and drops.
+
+// choresEvery is how often Publish trims the segments rolled past and
+// removes the dropped ones that readers held, while some are left.
+const choresEvery = 100 * time.Millisecond
+
+// openWriter takes the log's lock, finishes what a writer that crashed
+// left undone (a roll, a drop, a trim), and opens the newest segment.
+func (l *Log[T]) openWriter(o options) error {
+	l.w.perm = o.perm
+	if o.autoPublish {
+		l.w.opts = []Option{WithAutoPublish()}
+	}
+	l.w.perRecords = perSegment(o, l.size)
+	if err := os.MkdirAll(l.dir, 0o777); err != nil {
+		return err
+	}
+	if err := l.lockLog(); err != nil {
+		return err
+	}
+	dropTo, _, _ := readLogState(l.meta)
+	firsts, err := l.tidy()
+	if err != nil {
+		return err
+	}
+	if len(firsts) == 0 {
+		firsts = []int64{dropTo}
+		if err := l.makeSegment(dropTo); err != nil {
+			return err
+		}
+	}
+	l.w.dropTo = kept(firsts, dropTo)[0]
+	for _, first := range firsts {
+		l.segs = append(l.segs, &segment[T]{first: first})
+		if first >= l.w.dropTo && first != firsts[len(firsts)-1] && l.hasSidecar(first) {
+			l.w.untrimmed = append(l.w.untrimmed, first)
+		}
+	}
+	newest := firsts[len(firsts)-1]
+	if l.w.cur, err = Open[T](l.segPath(newest), RDWR, l.w.opts...); err != nil {
+		return err
+	}
+	l.w.curFirst = newest
+	l.first.Store(l.w.dropTo)
+	if err := l.writeState(l.w.dropTo, false); err != nil {
+		return err
+	}
+	return l.chores()
+}
+
+// perSegment is how many records a segment holds, by the options o, for
+// records of size bytes: at least one.
+func perSegment(o options, size int) int {
+	n := o.segmentRecords
+	bytes := o.segmentBytes
+	if n == 0 && bytes == 0 {
+		bytes = defaultSegmentBytes
+	}
+	if bytes > 0 {
+		byBytes := int(min(max(bytes/int64(size), 1), int64(maxInt)))
+		if n == 0 || byBytes < n {
+			n = byBytes
+		}
+	}
+	return n
+}
+
+// lockLog opens log.meta, or creates it, refusing one that someone else
+// could have planted (fileid.Trust), and takes the writer's lock on it.
+func (l *Log[T]) lockLog() error {
+	path := filepath.Join(l.dir, logMetaName)
+	f, err := fileid.OpenNoFollow(path, os.O_RDWR|os.O_CREATE, l.w.perm)
+	if errors.Is(err, fileid.ErrNotRegular) {
+		return errorf(ErrInvalid, "%s: %v", logMetaName, err)
+	}
+	if err != nil {
+		return err
+	}
+	l.meta = f
+	id, err := fileid.Stat(f)
+	if err != nil {
+		return err
+	}
+	if err := fileid.Trust(id, id, os.Getuid(), true); err != nil {
+		return errorf(ErrInvalid, "%s is not to be trusted: %v", logMetaName, err)
+	}
+	err = retryLocked(func() error { return withFD(f, lockInode) })
+	l.inode = err == nil
+	if errors.Is(err, errors.ErrUnsupported) {
+		err = retryLocked(func() error { return withFD(f, func(fd uintptr) error { return lockFile(fd, true) }) })
+	}
+	if errors.Is(err, ErrLocked) {
+		return errorf(ErrLocked, "another writer has the log open (in this process or another); a log has one writer at a time")
+	}
+	return err
+}
+
+// tidy removes what a writer that crashed may have left in the directory:
+// a segment that a roll was making, and sidecars of segments that are
+// gone. It returns the segments, in order.
+func (l *Log[T]) tidy() ([]int64, error) {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return nil, err
+	}
+	var firsts []int64
+	for _, e := range entries {
+		name := e.Name()
+		first, ok := parseSegment(name)
+		if ok {
+			firsts = append(firsts, first)
+			continue
+		}
+		if first, ok := parseSegment(strings.TrimSuffix(name, ".tmp")); ok && name != segmentName(first) {
+			if err := os.Remove(l.segPath(first) + ".tmp"); err != nil {
+				return nil, err
+			}
+		}
+		if first, ok := parseSegment(strings.TrimSuffix(name, ".meta")); ok && name != segmentName(first) {
+			if _, err := os.Lstat(l.segPath(first)); errors.Is(err, fs.ErrNotExist) {
+				// A dropped segment's: on Windows, a reader may hold it
+				// still; the next writer removes it then.
+				os.Remove(filepath.Join(l.dir, name))
+			}
+		}
+	}
+	slices.Sort(firsts)
+	return firsts, nil
+}
+
+// makeSegment makes an empty segment that starts at first: an exact .npy
+// file of no records, written under a temporary name, made durable, and
+// renamed into place, so that no one ever sees the name with anything
+// else; then it makes the new name durable.
+func (l *Log[T]) makeSegment(first int64) error {
+	hdr, _, err := newHeader(l.t, 0)
+	if err != nil {
+		return err
+	}
+	path := l.segPath(first)
+	tmp := path + ".tmp"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, l.w.perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(hdr)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err = errors.Join(err, f.Close()); err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(l.dir)
+}
+
+// Append appends records to the newest segment, rolling to a new segment
+// whenever it is full: records of one call may go to two or more segments.
+// As [Array.Append], it shows them to readers in other processes after
+// Publish (or at once with WithAutoPublish), and makes them durable at
+// Sync; a roll syncs the segment it rolls past.
+func (l *Log[T]) Append(v ...T) error {
+	if err := l.usable(true); err != nil {
+		return err
+	}
+	for {
+		room := l.w.perRecords - l.w.cur.Len()
+		if len(v) <= room {
+			return l.w.cur.Append(v...)
+		}
+		if room > 0 {
+			if err := l.w.cur.Append(v[:room]...); err != nil {
+				return err
+			}
+			v = v[room:]
+		}
+		if err := l.roll(); err != nil {
+			return wrapErr("roll", l.dir, err)
+		}
+	}
+}
+
+// roll makes the newest segment durable, makes the next one, and closes
+// the newest, in that order: a reader that finds a segment closed finds
+// the next one there (FORMAT.md, "Rolling").
+func (l *Log[T]) roll() error {
+	old, oldFirst := l.w.cur, l.w.curFirst
+	next := oldFirst + int64(old.Len())
+	if err := old.Sync(); err != nil {
+		return err
+	}
+	if err := l.makeSegment(next); err != nil {
+		return err
+	}
+	cur, err := Open[T](l.segPath(next), RDWR, l.w.opts...)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.w.cur, l.w.curFirst = cur, next
+	l.segs = append(l.segs, &segment[T]{first: next})
+	l.mu.Unlock()
+	if err := old.Close(); err != nil {
+		return err
+	}
+	if l.hasSidecar(oldFirst) {
+		l.w.untrimmed = append(l.w.untrimmed, oldFirst)
+	}
+	return l.chores()
+}
+
+// Publish shows the records appended so far to readers in other
+// processes, as [Array.Publish] does, without waiting for the disk.
+func (l *Log[T]) Publish() error {
+	if err := l.usable(true); err != nil {
+		return err
+	}
+	if err := l.w.cur.Publish(); err != nil {
+		return err
+	}
+	if len(l.w.untrimmed) > 0 || len(l.segs) > 1 && l.segs[0].first < l.w.dropTo {
+		if time.Since(l.w.choresAt) >= choresEvery {
+			return wrapErr("publish", l.dir, l.chores())
+		}
+	}
+	return nil
+}
+
+// Sync makes the records appended so far durable, as [Array.Sync] does
+// (the segments rolled past are durable already), and trims and removes
+// the old segments that readers have left.
+func (l *Log[T]) Sync() error {
+	if err := l.usable(true); err != nil {
+		return err
+	}
+	if err := l.w.cur.Sync(); err != nil {
+		return err
+	}
+	return wrapErr("sync", l.dir, l.chores())
+}
+
+// DropBefore drops the segments whose records all lie below index i: after
+// it, First is the first index of the segment that holds record i (or of
+// the newest segment, which is never dropped), and readers that ask for a
+// lower index get an [IndexError]. The new First is durable when it
+// returns. Readers never hold it up: on Unix the files go at once, and a
+// reader reading one reads on to its end; on Windows a file that a reader
+// has open stays until the reader leaves it, and the writer removes it at
+// its next Publish, Sync, roll, drop or Close.
+func (l *Log[T]) DropBefore(i int64) error {
+	if err := l.usable(true); err != nil {
+		return err
+	}
+	firsts := make([]int64, len(l.segs))
+	for j, s := range l.segs {
+		firsts[j] = s.first
+	}
+	to := kept(firsts, i)[0]
+	if to <= l.w.dropTo {
+		return nil
+	}
+	if err := l.writeState(to, false); err != nil {
+		return wrapErr("drop", l.dir, err)
+	}
+	if err := l.meta.Sync(); err != nil {
+		return wrapErr("drop", l.dir, err)
+	}
+	l.w.dropTo = to
+	l.first.Store(to)
+	return wrapErr("drop", l.dir, l.chores())
+}
+
+// KeepNewest drops the oldest segments while the rest hold n records or
+// more: at least the newest n records stay (more, up to a segment's).
+func (l *Log[T]) KeepNewest(n int64) error {
+	if n < 0 {
+		return wrapErr("drop", l.dir, errorf(ErrInvalid, "KeepNewest of a negative count %d", n))
+	}
+	return l.DropBefore(l.End() - n)
+}
+
+// KeepNewestBytes drops the oldest segments while the rest hold n bytes
+// of records or more.
+func (l *Log[T]) KeepNewestBytes(n int64) error {
+	if n < 0 {
+		return wrapErr("drop", l.dir, errorf(ErrInvalid, "KeepNewestBytes of a negative size %d", n))
+	}
+	return l.KeepNewest((n + int64(l.size) - 1) / int64(l.size))
+}
+
+// chores removes the dropped segments, oldest first, up to one that a
+// reader holds (Windows), and trims the segments rolled past that no
+// reader has open.
+func (l *Log[T]) chores() error {
+	l.w.choresAt = time.Now()
+	for len(l.segs) > 1 && l.segs[0].first < l.w.dropTo {
+		first := l.segs[0].first
+		if err := l.remove(first); err != nil {
+			if removalHeld(err) {
+				break
+			}
+			return err
+		}
+		l.mu.Lock()
+		l.segs = l.segs[1:]
+		l.mu.Unlock()
+	}
+	keep := l.w.untrimmed[:0]
+	for _, first := range l.w.untrimmed {
+		if first < l.segs[0].first {
+			continue // removed
+		}
+		done, err := l.trim(first)
+		if err != nil {
+			return err
+		}
+		if !done {
+			keep = append(keep, first)
+		}
+	}
+	l.w.untrimmed = keep
+	return nil
+}
+
+// removalHeld reports whether err is the refusal to remove a file that a
+// process has open, which only Windows makes.
+func removalHeld(err error) bool {
+	return runtime.GOOS == "windows" && (errors.Is(err, fs.ErrPermission) || strings.Contains(err.Error(), "being used by another process"))
+}
+
+// remove removes the segment that starts at first, and its sidecar if it
+// has one and no reader holds it.
+func (l *Log[T]) remove(first int64) error {
+	path := l.segPath(first)
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	// The sidecar of a segment that was not trimmed. On Windows, a reader
+	// may hold it still; the next writer's open removes it then (tidy).
+	os.Remove(path + ".meta")
+	return nil
+}
+
+// hasSidecar reports whether the segment that starts at first has a
+// sidecar: a writer has it open, or it was closed while readers had it
+// and so not trimmed.
+func (l *Log[T]) hasSidecar(first int64) bool {
+	_, err := os.Lstat(l.segPath(first) + ".meta")
+	return err == nil
+}
+
+// trim cuts the segment that starts at first, rolled past, to its last
+// record and removes its sidecar, if no reader has it open, by opening it
+// as its writer and closing it (Array.Close); it reports whether the
+// segment is trimmed.
+func (l *Log[T]) trim(first int64) (bool, error) {
+	path := l.segPath(first)
+	if held, err := readersHold(path); err != nil || held {
+		return false, err
+	}
+	a, err := Open[T](path, RDWR)
+	if err != nil {
+		return false, err
+	}
+	if err := a.Close(); err != nil {
+		return false, err
+	}
+	return !l.hasSidecar(first), nil
+}
+
+// readersHold reports whether readers have the array file at path open:
+// whether its readers' shared lock is held.
+func readersHold(path string) (bool, error) {
+	f, err := openRegular(path, os.O_RDONLY)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	err = withFD(f, func(fd uintptr) error { return lockFile(fd, true) })
+	if errors.Is(err, ErrLocked) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return false, withFD(f, unlockFile)
+}
