@@ -425,24 +425,32 @@ func lockHeld(f *os.File) (bool, error) {
 	return false, withFD(f, unlockFile)
 }
 
-// WaitWriter returns once a writer has the log open, or with ctx's error
-// when ctx is done first. A reader whose Follow ended, or whose Wait
-// returned [ErrWriterClosed] or [ErrWriterDied], calls it to go on with the
-// next writer, then Follows again from End.
+// WaitWriter returns once a writer has the log open, or has had it since
+// WaitWriter was called (it left records, or closed the log), or with
+// ctx's error when ctx is done first. A reader whose Follow ended, or whose
+// Wait returned [ErrWriterClosed] or [ErrWriterDied], calls it to go on
+// with the next writer, then Follows again from where it stopped.
 func (l *Log[T]) WaitWriter(ctx context.Context) error {
 	if err := l.usable(false); err != nil {
 		return err
 	}
+	was := l.writerMark()
 	for {
 		l.mu.Lock()
-		l.state()
+		err := l.look()
 		meta := l.meta
 		l.mu.Unlock()
+		if err != nil {
+			return wrapErr("wait", l.dir, err)
+		}
 		if meta != nil {
 			held, err := lockHeld(meta)
 			if err != nil || held {
 				return err
 			}
+		}
+		if l.writerMark() != was {
+			return nil
 		}
 		select {
 		case <-time.After(maxPoll):
@@ -450,6 +458,19 @@ func (l *Log[T]) WaitWriter(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// writerMark is what a writer that has had the log changes: its End, or
+// log.meta's state.
+func (l *Log[T]) writerMark() [3]int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	dropTo, closed, _ := l.state()
+	c := int64(0)
+	if closed {
+		c = 1
+	}
+	return [3]int64{l.End(), dropTo, c}
 }
 
 // Follow yields the records from index from on, across segments, waiting

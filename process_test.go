@@ -70,6 +70,12 @@ func runChild(role, path string) int {
 		err = streamFollower(path)
 	case "publish-and-hang":
 		err = publishAndHang(path)
+	case "log-follower":
+		err = logFollower(path)
+	case "log-lagger":
+		err = logLagger(path)
+	case "log-kill-writer":
+		err = logKillWriter(path)
 	default:
 		err = fmt.Errorf("unknown child role %q", role)
 	}

@@ -1,0 +1,405 @@
+package mmap
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Logs across processes: readers that follow a writer in another process
+// across rolls and drops, and a writer killed at random moments.
+
+var logKills = flag.Int("logkills", 100, "how many times TestKillLogWriterWithReaders kills its writer")
+
+// logFollower opens the log at dir as a reader, says "open", and follows
+// it from its first record, checking each: record i is whole and has
+// index i. When a Follow ends, as a writer closes the log, it says
+// "ended"; then, or when a writer dies, it waits for the next writer
+// (WaitWriter) and follows on; when it falls below First, it goes on from
+// First (the records between are counted as missed). When its stdin
+// closes, it reads what was published last;
+// then it checks that every record it saw that the log still holds is
+// unchanged, and prints how many records it saw, how many it missed, and
+// the log's End.
+func logFollower(dir string) error {
+	l, err := OpenLog[rec](dir, RDONLY)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	fmt.Println("open")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	gens := map[int64]uint32{}
+	next, missed := l.First(), int64(0)
+	for ctx.Err() == nil {
+		var stop error
+		for r, err := range l.Follow(ctx, next) {
+			if err == nil && (r.I != uint64(next) || !r.valid()) {
+				return fmt.Errorf("record %d is %+v: torn or wrong", next, r)
+			}
+			if err != nil {
+				stop = err
+				break
+			}
+			gens[next] = r.Gen
+			next++
+		}
+		var ie *IndexError
+		switch {
+		case errors.As(stop, &ie) && ie.Index < ie.First:
+			missed += ie.First - next
+			next = ie.First
+			continue
+		case stop == nil:
+			fmt.Println("ended") // the writer closed the log
+		case ctx.Err() != nil:
+			continue
+		case !errors.Is(stop, ErrWriterDied):
+			return stop
+		}
+		if err := l.WaitWriter(ctx); err != nil && ctx.Err() == nil {
+			return err
+		}
+	}
+	// Told to stop: what was published last, too.
+	if err := l.Refresh(); err != nil {
+		return err
+	}
+	if next < l.First() {
+		missed += l.First() - next
+		next = l.First()
+	}
+	for recs, err := range l.Chunks(next, l.End()) {
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if r.I != uint64(next) || !r.valid() {
+				return fmt.Errorf("record %d is %+v: torn or wrong", next, r)
+			}
+			gens[next] = r.Gen
+			next++
+		}
+	}
+	for i, gen := range gens {
+		if i < l.First() {
+			continue
+		}
+		r, err := l.At(i)
+		if err != nil {
+			return err
+		}
+		if r != mkrec(uint64(i), gen) {
+			return fmt.Errorf("record %d changed after it was seen: %+v; it was of writer %#x", i, r, gen)
+		}
+	}
+	fmt.Println(len(gens), missed, l.End())
+	return nil
+}
+
+// logLagger opens the log at dir as a reader, says "open", waits for a
+// line on stdin, and then follows from index 0, which the writer has
+// dropped meanwhile: it prints the First that the IndexError names.
+func logLagger(dir string) error {
+	l, err := OpenLog[rec](dir, RDONLY)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	fmt.Println("open")
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	for r, err := range l.Follow(context.Background(), 0) {
+		var ie *IndexError
+		if !errors.As(err, &ie) || !errors.Is(err, ErrRange) {
+			return fmt.Errorf("Follow from a dropped index gave %+v, %v; want an IndexError", r, err)
+		}
+		fmt.Println(ie.First)
+		return nil
+	}
+	return errors.New("Follow from a dropped index ended without an error")
+}
+
+// readFollowerLine reads the line a logFollower prints at its end, after
+// the "ended" lines.
+func readFollowerLine(t *testing.T, stdout *bufio.Reader) (seen, missed, end int64) {
+	t.Helper()
+	line, _ := stdout.ReadString('\n')
+	for line == "ended\n" {
+		line, _ = stdout.ReadString('\n')
+	}
+	if _, err := fmt.Sscan(line, &seen, &missed, &end); err != nil {
+		t.Fatalf("a follower said %q", line)
+	}
+	return seen, missed, end
+}
+
+// TestLogTenMillion writes 10 million records in 100 segments, at 1.5
+// million a second, keeping the newest 5 million, while two reader
+// processes follow from the start and check every record, and a third,
+// which waits until the first segments are dropped, is told First when it
+// asks for index 0. The segments rolled past are trimmed as the readers
+// leave them.
+func TestLogTenMillion(t *testing.T) {
+	n, per, rate := int64(10_000_000), 100_000, 1.5e6
+	if testing.Short() || raceEnabled {
+		n, per, rate = 1_000_000, 10_000, 2e5 // 100 segments still
+	}
+	dir := filepath.Join(t.TempDir(), "log")
+	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(per))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type child struct {
+		stdin  io.WriteCloser
+		stdout *bufio.Reader
+		wait   func() error
+	}
+	var followers []child
+	for range 2 {
+		cmd, stdin, stdout := startOpen(t, "log-follower", dir)
+		followers = append(followers, child{stdin, stdout, cmd.Wait})
+	}
+	lagCmd, lagIn, lagOut := startOpen(t, "log-lagger", dir)
+	keep := n / 2
+	start := time.Now()
+	for i := int64(0); i < n; i++ {
+		if err := w.Append(mkrec(uint64(i), 1)); err != nil {
+			t.Fatal(err)
+		}
+		if i%1000 == 999 {
+			if err := w.Publish(); err != nil {
+				t.Fatal(err)
+			}
+			if ahead := time.Duration(float64(i)/rate*1e9) - time.Since(start); ahead > 0 {
+				time.Sleep(ahead)
+			}
+		}
+		if i%int64(per) == 0 {
+			if err := w.KeepNewest(keep); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if w.First() == 0 {
+		t.Fatalf("First is 0 after %d records, keeping %d", n, keep)
+	}
+	fmt.Fprintln(lagIn, "go")
+	line, _ := lagOut.ReadString('\n')
+	if err := lagCmd.Wait(); err != nil {
+		t.Fatalf("lagging reader: %v", err)
+	}
+	if first, err := strconv.ParseInt(strings.TrimSpace(line), 10, 64); err != nil || first <= 0 || first > w.First() {
+		t.Errorf("the lagging reader was told First %q; want one in (0, %d]", line, w.First())
+	}
+	if segs := len(segmentFiles(t, dir)); int64(segs) > keep/int64(per)+2 {
+		t.Errorf("%d segments kept; want at most %d", segs, keep/int64(per)+2)
+	}
+	first := w.First()
+	mustCloseLog(t, w)
+	for i, f := range followers {
+		// Follow ends after the last record.
+		if line, err := f.stdout.ReadString('\n'); line != "ended\n" {
+			t.Fatalf("follower %d said %q, %v; want \"ended\"", i, line, err)
+		}
+		f.stdin.Close()
+		seen, missed, end := readFollowerLine(t, f.stdout)
+		if err := f.wait(); err != nil {
+			t.Fatalf("follower %d: %v", i, err)
+		}
+		if seen != n || missed != 0 || end != n {
+			t.Errorf("follower %d saw %d records and missed %d, End %d; want all %d", i, seen, missed, end, n)
+		}
+	}
+	// The writer trimmed every segment it rolled past but those the
+	// followers still read when it closed; the next writer trims them.
+	if held := sidecars(t, dir); len(held) > 2 {
+		t.Errorf("segments not trimmed after the readers left them: %v", held)
+	}
+	w, err = OpenLog[rec](dir, RDWR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCloseLog(t, w)
+	r, err := OpenLog[rec](dir, RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustCloseLog(t, r)
+	if r.First() != first || r.End() != n {
+		t.Errorf("reopened: [%d, %d); want [%d, %d)", r.First(), r.End(), first, n)
+	}
+	checkLogFiles(t, dir, r)
+}
+
+// sidecars returns the names of the sidecars in dir.
+func sidecars(t *testing.T, dir string) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "*.npy.meta"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// checkLogFiles checks that the log in dir, which r reads, is its
+// segments and log.meta alone, each segment an exact .npy of the records
+// from its first index to the next one's, every record whole and at its
+// index.
+func checkLogFiles(t *testing.T, dir string, r *Log[rec]) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var firsts []int64
+	for _, e := range entries {
+		first, ok := parseSegment(e.Name())
+		if !ok && e.Name() != logMetaName {
+			t.Errorf("a file %s in the log's directory", e.Name())
+		}
+		if ok {
+			firsts = append(firsts, first)
+		}
+	}
+	if len(firsts) == 0 || firsts[0] != r.First() {
+		t.Fatalf("segments %v; want the first at %d", firsts, r.First())
+	}
+	for j, first := range firsts {
+		end := r.End()
+		if j+1 < len(firsts) {
+			end = firsts[j+1]
+		}
+		checkClosedFile(t, filepath.Join(dir, segmentName(first)), int(end-first))
+	}
+	for recs, err := range r.Chunks(r.First(), r.End()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range recs {
+			if !x.valid() {
+				t.Fatalf("record %+v is torn", x)
+			}
+		}
+	}
+}
+
+// logKillWriter opens the log at dir as its writer, says "open", and appends
+// batches of records, with small segments, publishing each batch, syncing
+// every few and dropping now and then, until it is killed: kills come in
+// the middle of rolls and drops as well as between them.
+func logKillWriter(dir string) error {
+	l, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(300))
+	if err != nil {
+		return err
+	}
+	fmt.Println("open")
+	r := rand.New(rand.NewPCG(uint64(os.Getpid()), uint64(time.Now().UnixNano())))
+	gen := r.Uint32()
+	for {
+		for range 1 + r.IntN(1500) {
+			if err := l.Append(mkrec(uint64(l.End()), gen)); err != nil {
+				return err
+			}
+		}
+		if err := l.Publish(); err != nil {
+			return err
+		}
+		switch r.IntN(8) {
+		case 0:
+			if err := l.Sync(); err != nil {
+				return err
+			}
+		case 1:
+			if err := l.KeepNewest(int64(20_000 + r.IntN(20_000))); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// TestKillLogWriterWithReaders kills a log's writer at random moments,
+// many of them inside a roll or a drop, while two reader processes follow
+// it and check every record, and starts a new writer after each kill: no
+// reader may crash or see a torn or wrong record, none may find a gap,
+// the records they saw never change, and in the end the log's segments
+// are exact .npy files with no gap and no overlap.
+func TestKillLogWriterWithReaders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the test runs a writer process many times")
+	}
+	dir := filepath.Join(t.TempDir(), "log")
+	w, err := OpenLog[rec](dir, RDWR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCloseLog(t, w)
+	type child struct {
+		stdin  io.WriteCloser
+		stdout *bufio.Reader
+		wait   func() error
+	}
+	var followers []child
+	for range 2 {
+		cmd, stdin, stdout := startOpen(t, "log-follower", dir)
+		followers = append(followers, child{stdin, stdout, cmd.Wait})
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for kill := range *logKills {
+		cmd, stdin, stdout := startOpen(t, "log-kill-writer", dir)
+		time.Sleep(time.Duration(r.IntN(60_000)) * time.Microsecond)
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(stdout)
+		cmd.Wait()
+		stdin.Close()
+		if i := strings.Index(string(out), childFailed); i >= 0 {
+			t.Fatalf("kill %d: the writer failed before it was killed: %s", kill, out[i:])
+		}
+	}
+	// A writer that closes cleanly ends the followers' stream.
+	w, err = OpenLog[rec](dir, RDWR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	final := w.End()
+	mustCloseLog(t, w)
+	for i, f := range followers {
+		f.stdin.Close()
+		seen, missed, end := readFollowerLine(t, f.stdout)
+		if err := f.wait(); err != nil {
+			t.Fatalf("follower %d: %v", i, err)
+		}
+		if seen+missed != final || end != final {
+			t.Errorf("follower %d saw %d records and missed %d, End %d; want %d in all", i, seen, missed, end, final)
+		}
+		t.Logf("follower %d saw %d records, missed %d", i, seen, missed)
+	}
+	// The next writer trims what the followers held at the last Close.
+	w, err = OpenLog[rec](dir, RDWR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCloseLog(t, w)
+	rd, err := OpenLog[rec](dir, RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustCloseLog(t, rd)
+	t.Logf("%d kills; records [%d, %d) kept in %d segments", *logKills, rd.First(), rd.End(), len(segmentFiles(t, dir)))
+	checkLogFiles(t, dir, rd)
+}
