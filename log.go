@@ -246,6 +246,7 @@ func (l *Log[T]) Close() error {
 	}
 	var err error
 	if l.writable && l.w.cur != nil {
+		l.end.Store(l.End())
 		err = l.writeState(l.w.dropTo, true)
 		err = errors.Join(err, l.w.cur.Close())
 		if l.hasSidecar(l.w.curFirst) {

@@ -132,6 +132,12 @@ func TestLogRolls(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustCloseLog(t, w)
+	if w.First() != 0 || w.End() != 35 {
+		t.Errorf("writer after Close: First %d, End %d; want 0, 35", w.First(), w.End())
+	}
+	if err := w.Append(rec{}); !errors.Is(err, fs.ErrClosed) {
+		t.Errorf("Append after Close: %v; want fs.ErrClosed", err)
+	}
 	for j, name := range want {
 		checkClosedFile(t, filepath.Join(dir, name), min(10, 35-10*j))
 	}
@@ -341,11 +347,45 @@ func TestLogRefusals(t *testing.T) {
 	if _, err := r.At(0); !errors.Is(err, fs.ErrClosed) {
 		t.Errorf("At after Close: %v; want fs.ErrClosed", err)
 	}
-	planted := t.TempDir()
-	if err := os.Symlink(filepath.Join(dir, segmentName(0)), filepath.Join(planted, logMetaName)); err != nil {
-		t.Skip("no symbolic links here:", err)
-	}
-	if _, err := OpenLog[rec](planted, RDWR); !errors.Is(err, ErrInvalid) {
-		t.Errorf("a log.meta that is a symbolic link: %v; want ErrInvalid", err)
+}
+
+// TestLogPlanted: a writer refuses what someone with write access to the
+// directory could have planted to make it write another file: a log.meta
+// that is a link or belongs to another user, a segment that is a symbolic
+// link, a newest segment with a second name.
+func TestLogPlanted(t *testing.T) {
+	victim := filepath.Join(t.TempDir(), "victim.npy")
+	writeArray(t, victim, 3)
+	for _, c := range []struct {
+		name  string
+		plant func(dir string) error
+	}{
+		{"log.meta, a symbolic link", func(dir string) error { return os.Symlink(victim, filepath.Join(dir, logMetaName)) }},
+		{"a segment, a symbolic link", func(dir string) error { return os.Symlink(victim, filepath.Join(dir, segmentName(0))) }},
+		{"the newest segment, a hard link", func(dir string) error { return os.Link(victim, filepath.Join(dir, segmentName(0))) }},
+		{"log.meta of another user", func(dir string) error {
+			path := filepath.Join(dir, logMetaName)
+			if err := os.WriteFile(path, nil, 0o644); err != nil {
+				return err
+			}
+			if os.Getuid() != 0 {
+				return errors.ErrUnsupported
+			}
+			return os.Chown(path, 65534, 65534)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := c.plant(dir); err != nil {
+				t.Skipf("cannot plant it here: %v", err)
+			}
+			if l, err := OpenLog[rec](dir, RDWR); !errors.Is(err, ErrInvalid) {
+				t.Errorf("OpenLog: %v; want ErrInvalid", err)
+				if err == nil {
+					mustCloseLog(t, l)
+				}
+			}
+			checkClosedFile(t, victim, 3)
+		})
 	}
 }

@@ -28,16 +28,23 @@ func (l *Log[T]) openWriter(o options) error {
 		l.w.opts = []Option{WithAutoPublish()}
 	}
 	l.w.perRecords = perSegment(o, l.size)
-	if err := os.MkdirAll(l.dir, 0o777); err != nil {
+	if err := makeDir(l.dir); err != nil {
 		return err
 	}
-	if err := l.lockLog(); err != nil {
+	created, err := l.lockLog()
+	if err != nil {
 		return err
 	}
 	dropTo, _, _ := readLogState(l.meta)
 	firsts, err := l.tidy()
 	if err != nil {
 		return err
+	}
+	if created {
+		// log.meta's name must be durable before a drop relies on it.
+		if err := syncDir(l.dir); err != nil {
+			return err
+		}
 	}
 	if len(firsts) == 0 {
 		firsts = []int64{dropTo}
@@ -55,6 +62,9 @@ func (l *Log[T]) openWriter(o options) error {
 	newest := firsts[len(firsts)-1]
 	if l.w.cur, err = Open[T](l.segPath(newest), RDWR, l.w.opts...); err != nil {
 		return err
+	}
+	if n := l.w.cur.id.Links; n != 1 {
+		return errorf(ErrInvalid, "segment %s has %d names (hard links): the writer would write another file too; a log's segments have one name", segmentName(newest), n)
 	}
 	l.w.curFirst = newest
 	l.first.Store(l.w.dropTo)
@@ -81,24 +91,41 @@ func perSegment(o options, size int) int {
 	return n
 }
 
-// lockLog opens log.meta, or creates it, refusing one that someone else
-// could have planted (fileid.Trust), and takes the writer's lock on it.
-func (l *Log[T]) lockLog() error {
+// makeDir makes the directory dir, if it is not there, and makes its name
+// durable: synced records in it must not vanish with it in a power cut.
+func makeDir(dir string) error {
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(filepath.Clean(dir)))
+}
+
+// lockLog opens log.meta, or creates it (created), refusing one that
+// someone else could have planted (fileid.Trust), and takes the writer's
+// lock on it.
+func (l *Log[T]) lockLog() (created bool, err error) {
 	path := filepath.Join(l.dir, logMetaName)
-	f, err := fileid.OpenNoFollow(path, os.O_RDWR|os.O_CREATE, l.w.perm)
+	f, err := fileid.OpenNoFollow(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, l.w.perm)
+	created = err == nil
+	if errors.Is(err, fs.ErrExist) {
+		f, err = fileid.OpenNoFollow(path, os.O_RDWR, 0)
+	}
 	if errors.Is(err, fileid.ErrNotRegular) {
-		return errorf(ErrInvalid, "%s: %v", logMetaName, err)
+		return false, errorf(ErrInvalid, "%s: %v", logMetaName, err)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	l.meta = f
 	id, err := fileid.Stat(f)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := fileid.Trust(id, id, os.Getuid(), true); err != nil {
-		return errorf(ErrInvalid, "%s is not to be trusted: %v", logMetaName, err)
+		return false, errorf(ErrInvalid, "%s is not to be trusted: %v", logMetaName, err)
 	}
 	err = retryLocked(func() error { return withFD(f, lockInode) })
 	l.inode = err == nil
@@ -106,9 +133,9 @@ func (l *Log[T]) lockLog() error {
 		err = retryLocked(func() error { return withFD(f, func(fd uintptr) error { return lockFile(fd, true) }) })
 	}
 	if errors.Is(err, ErrLocked) {
-		return errorf(ErrLocked, "another writer has the log open (in this process or another); a log has one writer at a time")
+		return false, errorf(ErrLocked, "another writer has the log open (in this process or another); a log has one writer at a time")
 	}
-	return err
+	return created, err
 }
 
 // tidy removes what a writer that crashed may have left in the directory:
@@ -123,6 +150,9 @@ func (l *Log[T]) tidy() ([]int64, error) {
 	for _, e := range entries {
 		name := e.Name()
 		first, ok := parseSegment(name)
+		if ok && !e.Type().IsRegular() {
+			return nil, errorf(ErrInvalid, "segment %s is a %v, not a regular file; a log's segments are regular files", name, e.Type())
+		}
 		if ok {
 			firsts = append(firsts, first)
 			continue
