@@ -1,14 +1,16 @@
 // Package mmap maps files into memory, as bytes and as arrays of fixed-size
 // records.
 //
-// The package has three layers. [MMap] is a mapped region of a file (or of
+// The package has four layers. [MMap] is a mapped region of a file (or of
 // anonymous memory) seen as a []byte; [Map], [MapRegion], [MMap.Flush],
 // [MMap.Lock], [MMap.Unlock] and [MMap.Unmap] keep the names, signatures and
 // constant values of github.com/edsrzf/mmap-go, so a program switches by
 // changing its import line. [Slice] is the same memory seen as a []T of a flat
 // type T, after the type, the alignment and the size have been checked. [Array]
 // is a self-describing file of records that can be created, reopened with a
-// type check, grown and synced.
+// type check, grown and synced. [Log] is a directory of Array files that
+// reads as one array, rolls to a new file as it grows, and drops its oldest
+// files while readers follow it.
 //
 // Every operation behaves the same on every supported OS: an empty file maps
 // to an empty, non-nil MMap; any offset is accepted (the package aligns the
