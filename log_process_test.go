@@ -311,8 +311,16 @@ func logKillWriter(dir string) error {
 	gen := r.Uint32()
 	for {
 		for range 1 + r.IntN(1500) {
+			// Segments start at multiples of 300: this Append rolls.
+			rolls := l.End()%300 == 0
+			if rolls {
+				fmt.Println("rolling")
+			}
 			if err := l.Append(mkrec(uint64(l.End()), gen)); err != nil {
 				return err
+			}
+			if rolls {
+				fmt.Println("rolled")
 			}
 		}
 		if err := l.Publish(); err != nil {
@@ -324,9 +332,11 @@ func logKillWriter(dir string) error {
 				return err
 			}
 		case 1:
+			fmt.Println("dropping")
 			if err := l.KeepNewest(int64(20_000 + r.IntN(20_000))); err != nil {
 				return err
 			}
+			fmt.Println("dropped")
 		}
 	}
 }
@@ -358,19 +368,39 @@ func TestKillLogWriterWithReaders(t *testing.T) {
 		followers = append(followers, child{stdin, stdout, cmd.Wait})
 	}
 	r := rand.New(rand.NewPCG(5, 6))
+	inside := map[string]int{}
 	for kill := range *logKills {
 		cmd, stdin, stdout := startOpen(t, "log-kill-writer", dir)
-		time.Sleep(time.Duration(r.IntN(60_000)) * time.Microsecond)
+		// A third of the kills come as a roll begins, a third as a drop
+		// begins, the rest at random.
+		var out []byte
+		if aim := []string{"rolling\n", "dropping\n", ""}[kill%3]; aim != "" {
+			for {
+				line, err := stdout.ReadString('\n')
+				out = append(out, line...)
+				if line == aim || err != nil {
+					break
+				}
+			}
+		} else {
+			time.Sleep(time.Duration(r.IntN(60_000)) * time.Microsecond)
+		}
 		if err := cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
-		out, _ := io.ReadAll(stdout)
+		rest, _ := io.ReadAll(stdout)
+		out = append(out, rest...)
 		cmd.Wait()
 		stdin.Close()
 		if i := strings.Index(string(out), childFailed); i >= 0 {
 			t.Fatalf("kill %d: the writer failed before it was killed: %s", kill, out[i:])
 		}
+		lines := strings.Fields(string(out))
+		if n := len(lines); n > 0 && (lines[n-1] == "rolling" || lines[n-1] == "dropping") {
+			inside[lines[n-1]]++
+		}
 	}
+	t.Logf("%d kills inside a roll, %d inside a drop", inside["rolling"], inside["dropping"])
 	// A writer that closes cleanly ends the followers' stream.
 	w, err = OpenLog[rec](dir, RDWR)
 	if err != nil {
