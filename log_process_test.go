@@ -285,14 +285,16 @@ func checkLogFiles(t *testing.T, dir string, r *Log[rec]) {
 		}
 		checkClosedFile(t, filepath.Join(dir, segmentName(first)), int(end-first))
 	}
+	i := r.First()
 	for recs, err := range r.Chunks(r.First(), r.End()) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, x := range recs {
-			if !x.valid() {
-				t.Fatalf("record %+v is torn", x)
+			if x.I != uint64(i) || !x.valid() {
+				t.Fatalf("record %d is %+v: torn or wrong", i, x)
 			}
+			i++
 		}
 	}
 }
