@@ -120,8 +120,9 @@ func (l *Log[T]) segPath(first int64) string { return filepath.Join(l.dir, segme
 
 // OpenLog opens the log in directory dir, of records of T: with RDWR as
 // its writer, creating dir and the log's first segment if there are none;
-// with RDONLY as a reader, which may open before the writer makes the
-// first segment. The writer takes [WithSegmentRecords], [WithSegmentBytes],
+// with RDONLY as a reader, which may open before a writer makes the first
+// segment (until a writer has the log, its Wait and Follow find the stream
+// ended: [Log.WaitWriter] waits for one). The writer takes [WithSegmentRecords], [WithSegmentBytes],
 // [WithAutoPublish] and [WithPerm]; a reader [WithSpin]. The writer refuses
 // a log.meta file that someone else could have planted (SECURITY.md).
 func OpenLog[T any](dir string, prot int, opts ...Option) (*Log[T], error) {

@@ -389,3 +389,78 @@ func TestLogPlanted(t *testing.T) {
 		})
 	}
 }
+
+// TestLogReaderEdges: a reader of a directory no writer has made a log
+// in yet, waiting for the first writer, and closed under a Follow.
+func TestLogReaderEdges(t *testing.T) {
+	dir := t.TempDir()
+	r, err := OpenLog[rec](dir, RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { mustCloseLog(t, r) }()
+	if r.First() != 0 || r.End() != 0 {
+		t.Errorf("an empty directory: First %d, End %d; want 0, 0", r.First(), r.End())
+	}
+	ctx := context.Background()
+	if err := r.Wait(ctx, 1); !errors.Is(err, ErrWriterClosed) {
+		t.Errorf("Wait with no writer yet: %v; want ErrWriterClosed", err)
+	}
+	for x, err := range r.Follow(ctx, 0) {
+		t.Errorf("Follow with no writer yet yielded %+v, %v", x, err)
+	}
+	if i, found, err := r.Search(func(rec) int { return 0 }); i != 0 || found || err != nil {
+		t.Errorf("Search of an empty log: %d, %v, %v; want 0, false, nil", i, found, err)
+	}
+	if recs, err := r.Read(0, 0); len(recs) != 0 || err != nil {
+		t.Errorf("Read(0, 0): %v, %v", recs, err)
+	}
+	if _, err := r.Read(3, 1); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Read(3, 1): %v; want ErrInvalid", err)
+	}
+	if _, err := r.At(0); !errors.Is(err, ErrRange) {
+		t.Errorf("At(0) of an empty log: %v; want ErrRange", err)
+	}
+
+	came := make(chan error)
+	go func() { came <- r.WaitWriter(ctx) }()
+	w, err := OpenLog[rec](dir, RDWR, WithAutoPublish())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustCloseLog(t, w)
+	if err := <-came; err != nil {
+		t.Fatalf("WaitWriter: %v", err)
+	}
+	appendLog(t, w, 0, 3)
+	got := make(chan error)
+	go func() {
+		n := int64(0)
+		for x, err := range r.Follow(ctx, 0) {
+			if err != nil {
+				got <- err
+				return
+			}
+			if x != logRec(n) {
+				got <- errors.New("a wrong record")
+				return
+			}
+			n++
+		}
+		got <- errors.New("Follow ended")
+	}()
+	if err := r.Wait(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // the Follow waits for record 3
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; !errors.Is(err, fs.ErrClosed) {
+		t.Errorf("Follow when the reader closes: %v; want fs.ErrClosed", err)
+	}
+	r, err = OpenLog[rec](dir, RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
