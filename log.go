@@ -45,8 +45,12 @@ import (
 // segment that a drop removes reads on to its end: on Unix its mapping
 // outlives its name; on Windows, where a file that a process has open
 // cannot be removed, the writer removes it once the reader has left it
-// (at its next Publish, Sync, roll, drop or Close), and First stays at that
-// segment until then.
+// (at its next Publish, Sync, roll, drop or Close); First has moved all
+// the same.
+//
+// A reader's methods may be called from any number of goroutines at once,
+// and Close from another while they wait. The writer's are for one
+// goroutine at a time, End and First included, as an Array's Append is.
 type Log[T any] struct {
 	dir      string
 	writable bool
