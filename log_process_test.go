@@ -435,3 +435,76 @@ func TestKillLogWriterWithReaders(t *testing.T) {
 	t.Logf("%d kills; records [%d, %d) kept in %d segments", *logKills, rd.First(), rd.End(), len(segmentFiles(t, dir)))
 	checkLogFiles(t, dir, rd)
 }
+
+// TestLogWriterDies kills a log's writer process under a follower: the
+// follower reads every record it published, then learns that the writer
+// died (ErrWriterDied) within a bounded time; it waits for the next writer
+// (WaitWriter) and follows on from where it stopped.
+func TestLogWriterDies(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "log")
+	cmd, stdin, stdout := startOpen(t, "log-kill-writer", dir)
+	defer stdin.Close()
+	r, err := OpenLog[rec](dir, RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustCloseLog(t, r)
+	ctx := context.Background()
+	if err := r.Wait(ctx, 2000); err != nil { // a few rolls
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	cmd.Wait()
+	io.Copy(io.Discard, stdout)
+	next := r.First()
+	var stop error
+	for x, err := range r.Follow(ctx, next) {
+		if err != nil {
+			stop = err
+			break
+		}
+		if x.I != uint64(next) || !x.valid() {
+			t.Fatalf("record %d is %+v", next, x)
+		}
+		next++
+	}
+	if !errors.Is(stop, ErrWriterDied) {
+		t.Fatalf("Follow after the writer was killed: %v; want ErrWriterDied", stop)
+	}
+	if took := time.Since(killed); took > time.Second {
+		t.Errorf("ErrWriterDied came %v after the kill; want it within 0.2 s (a second here)", took)
+	}
+	if err := r.Refresh(); err != nil || next != r.End() {
+		t.Errorf("the follower stopped at %d; the log ends at %d (%v)", next, r.End(), err)
+	}
+	came := make(chan error)
+	go func() { came <- r.WaitWriter(ctx) }()
+	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(300), WithAutoPublish())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-came; err != nil {
+		t.Fatal(err)
+	}
+	if w.End() != next {
+		t.Errorf("the next writer goes on at %d; the follower saw up to %d", w.End(), next)
+	}
+	for i := w.End(); i < next+500; i++ {
+		if err := w.Append(mkrec(uint64(i), 9)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustCloseLog(t, w)
+	for x, err := range r.Follow(ctx, next) {
+		if err != nil || x.I != uint64(next) || !x.valid() {
+			t.Fatalf("record %d after the next writer: %+v, %v", next, x, err)
+		}
+		next++
+	}
+	if next != r.End() || r.End() != w.End() {
+		t.Errorf("the follower stopped at %d; the log ends at %d, the writer at %d", next, r.End(), w.End())
+	}
+}
