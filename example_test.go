@@ -335,3 +335,66 @@ func ExampleArray_Wait() {
 	// 0
 	// 2 2
 }
+
+func ExampleOpenLog() {
+	dir, err := os.MkdirTemp("", "mmap-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() { // (file by file: os.RemoveAll fails under Wine)
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+		os.Remove(dir)
+	}()
+
+	// The writer: a new segment every 4 readings.
+	w, err := mmap.OpenLog[Reading](dir, mmap.RDWR, mmap.WithSegmentRecords(4))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i := range 10 {
+		if err := w.Append(Reading{Time: int64(100 + i), Value: float64(i) / 2}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if err := w.KeepNewest(5); err != nil { // drops the first segment, [0, 4)
+		log.Fatal(err)
+	}
+	if err := w.Close(); err != nil { // syncs, and ends the stream
+		log.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.npy"))
+	for _, f := range files {
+		fmt.Println(filepath.Base(f))
+	}
+
+	// A reader: in this process here, in another one as well.
+	r, err := mmap.OpenLog[Reading](dir, mmap.RDONLY)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	fmt.Println("First", r.First(), "End", r.End())
+	var times []int64
+	for rd, err := range r.Follow(context.Background(), r.First()) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		times = append(times, rd.Time)
+	}
+	fmt.Println(times)
+	i, found, err := r.Search(func(rd Reading) int { return int(rd.Time - 107) })
+	fmt.Println("Time 107 is at", i, found, err)
+	var dropped *mmap.IndexError
+	_, err = r.At(2)
+	fmt.Println(errors.As(err, &dropped), dropped.First)
+	// Output:
+	// 00000000000000000004.npy
+	// 00000000000000000008.npy
+	// First 4 End 10
+	// [104 105 106 107 108 109]
+	// Time 107 is at 7 true <nil>
+	// true 4
+}
