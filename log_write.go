@@ -60,11 +60,11 @@ func (l *Log[T]) openWriter(o options) error {
 		}
 	}
 	newest := firsts[len(firsts)-1]
-	if l.w.cur, err = Open[T](l.segPath(newest), RDWR, l.w.opts...); err != nil {
+	if err := oneName(l.segPath(newest)); err != nil {
 		return err
 	}
-	if n := l.w.cur.id.Links; n != 1 {
-		return errorf(ErrInvalid, "segment %s has %d names (hard links): the writer would write another file too; a log's segments have one name", segmentName(newest), n)
+	if l.w.cur, err = Open[T](l.segPath(newest), RDWR, l.w.opts...); err != nil {
+		return err
 	}
 	l.w.curFirst = newest
 	l.first.Store(l.w.dropTo)
@@ -72,6 +72,24 @@ func (l *Log[T]) openWriter(o options) error {
 		return err
 	}
 	return l.chores()
+}
+
+// oneName refuses the segment at path if it has a second name (a hard
+// link): the writer would write another file through it.
+func oneName(path string) error {
+	f, err := openRegular(path, os.O_RDONLY)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	id, err := fileid.Stat(f)
+	if err != nil {
+		return err
+	}
+	if id.Links != 1 {
+		return errorf(ErrInvalid, "segment %s has %d names (hard links): the writer would write another file through it; a log's segments have one name", filepath.Base(path), id.Links)
+	}
+	return nil
 }
 
 // perSegment is how many records a segment holds, by the options o, for
