@@ -44,9 +44,9 @@ import (
 // [Log.First] gets an [IndexError] that names First. A reader reading a
 // segment that a drop removes reads on to its end: on Unix its mapping
 // outlives its name; on Windows, where a file that a process has open
-// cannot be removed, the writer removes it once the reader has left it
-// (at its next Publish, Sync, roll, drop or Close), and First stays at that
-// segment until then.
+// cannot be removed, First moves at once as on Unix, but the file stays
+// until the reader has left it, and the writer removes it then (at its next
+// Publish, Sync, roll, drop or Close).
 type Log[T any] struct {
 	dir      string
 	writable bool
