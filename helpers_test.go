@@ -19,21 +19,29 @@ func tempDir(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			t.Error(err)
-		}
-		for _, e := range entries {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
-				t.Errorf("cleanup: %v (a file still open or mapped?)", err)
-			}
-		}
-		if err := os.Remove(dir); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
+	t.Cleanup(func() { removeTree(t, dir) })
 	return dir
+}
+
+// removeTree removes dir and what it holds (a log's directory inside a
+// test's), entry by entry, as tempDir does.
+func removeTree(t testing.TB, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Error(err)
+	}
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		if e.IsDir() {
+			removeTree(t, path)
+		} else if err := os.Remove(path); err != nil {
+			t.Errorf("cleanup: %v (a file still open or mapped?)", err)
+		}
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Errorf("cleanup: %v", err)
+	}
 }
 
 // pattern returns n reproducible pseudo-random bytes, so that a byte read from

@@ -28,7 +28,7 @@ if len(bad):
 // writeLogForPython writes records [0, 2345) into a log of 100-record
 // segments, keeping the newest 1000 or so, and closes it.
 func writeLogForPython(t *testing.T) (dir string, first, end int64) {
-	dir = filepath.Join(t.TempDir(), "log")
+	dir = filepath.Join(tempDir(t), "log")
 	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(100))
 	if err != nil {
 		t.Fatal(err)

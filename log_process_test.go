@@ -199,7 +199,7 @@ func TestLogTenMillion(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		n, per = 1_000_000, 10_000 // 100 segments still
 	}
-	dir := filepath.Join(t.TempDir(), "log")
+	dir := filepath.Join(tempDir(t), "log")
 	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(per))
 	if err != nil {
 		t.Fatal(err)
@@ -388,7 +388,7 @@ func TestKillLogWriterWithReaders(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the test runs a writer process many times")
 	}
-	dir := filepath.Join(t.TempDir(), "log")
+	dir := filepath.Join(tempDir(t), "log")
 	w, err := OpenLog[rec](dir, RDWR)
 	if err != nil {
 		t.Fatal(err)
@@ -463,7 +463,7 @@ func TestKillLogWriterWithReaders(t *testing.T) {
 // died (ErrWriterDied) within a bounded time; it waits for the next writer
 // (WaitWriter) and follows on from where it stopped.
 func TestLogWriterDies(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "log")
+	dir := filepath.Join(tempDir(t), "log")
 	cmd, stdin, stdout := startOpen(t, "log-kill-writer", dir)
 	defer stdin.Close()
 	r, err := OpenLog[rec](dir, RDONLY)

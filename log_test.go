@@ -62,7 +62,7 @@ func mustCloseLog[T any](t testing.TB, l *Log[T]) {
 // a reader: the names, First and End, At, Read, Chunks, Search; then
 // closes, leaving every segment an exact .npy.
 func TestLogRolls(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "log")
+	dir := filepath.Join(tempDir(t), "log")
 	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(10))
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestLogRolls(t *testing.T) {
 // first index, the reader gets an IndexError naming it below, and a Follow
 // inside a dropped segment reads on to its end, then gets the error.
 func TestLogDrop(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(10), WithAutoPublish())
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +230,7 @@ func TestLogDrop(t *testing.T) {
 // TestLogFollow follows a writer across rolls and drops, to the end of the
 // stream, which the writer's Close marks.
 func TestLogFollow(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(100))
 	if err != nil {
 		t.Fatal(err)
@@ -287,7 +287,7 @@ func TestLogFollow(t *testing.T) {
 // role, a reader asked to write and a writer asked to read, a log.meta
 // that is a link, a directory that is not there.
 func TestLogRefusals(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	w, err := OpenLog[rec](dir, RDWR)
 	if err != nil {
 		t.Fatal(err)
@@ -308,8 +308,8 @@ func TestLogRefusals(t *testing.T) {
 			_, err := Open[rec](filepath.Join(dir, segmentName(0)), RDONLY, WithSegmentBytes(5))
 			return err
 		}(), ErrInvalid},
-		{"negative records per segment", func() error { _, err := OpenLog[rec](t.TempDir(), RDWR, WithSegmentRecords(-1)); return err }(), ErrInvalid},
-		{"negative bytes per segment", func() error { _, err := OpenLog[rec](t.TempDir(), RDWR, WithSegmentBytes(-1)); return err }(), ErrInvalid},
+		{"negative records per segment", func() error { _, err := OpenLog[rec](tempDir(t), RDWR, WithSegmentRecords(-1)); return err }(), ErrInvalid},
+		{"negative bytes per segment", func() error { _, err := OpenLog[rec](tempDir(t), RDWR, WithSegmentBytes(-1)); return err }(), ErrInvalid},
 		{"a directory that is not there", func() error { _, err := OpenLog[rec](filepath.Join(dir, "nothing"), RDONLY); return err }(), fs.ErrNotExist},
 		{"a file, not a directory", func() error {
 			_, err := OpenLog[rec](filepath.Join(dir, segmentName(0)), RDONLY)
@@ -354,31 +354,31 @@ func TestLogRefusals(t *testing.T) {
 // that is a link or belongs to another user, a segment that is a symbolic
 // link, a newest segment with a second name.
 func TestLogPlanted(t *testing.T) {
-	victim := filepath.Join(t.TempDir(), "victim.npy")
+	victim := filepath.Join(tempDir(t), "victim.npy")
 	writeArray(t, victim, 3)
 	for _, c := range []struct {
 		name  string
-		plant func(dir string) error
+		plant func(t *testing.T, dir string)
 	}{
-		{"log.meta, a symbolic link", func(dir string) error { return os.Symlink(victim, filepath.Join(dir, logMetaName)) }},
-		{"a segment, a symbolic link", func(dir string) error { return os.Symlink(victim, filepath.Join(dir, segmentName(0))) }},
-		{"the newest segment, a hard link", func(dir string) error { return os.Link(victim, filepath.Join(dir, segmentName(0))) }},
-		{"log.meta of another user", func(dir string) error {
+		{"log.meta, a symbolic link", func(t *testing.T, dir string) { symlink(t, victim, filepath.Join(dir, logMetaName)) }},
+		{"a segment, a symbolic link", func(t *testing.T, dir string) { symlink(t, victim, filepath.Join(dir, segmentName(0))) }},
+		{"the newest segment, a hard link", func(t *testing.T, dir string) { hardLink(t, victim, filepath.Join(dir, segmentName(0))) }},
+		{"log.meta of another user", func(t *testing.T, dir string) {
 			path := filepath.Join(dir, logMetaName)
 			if err := os.WriteFile(path, nil, 0o644); err != nil {
-				return err
+				t.Fatal(err)
 			}
 			if os.Getuid() != 0 {
-				return errors.ErrUnsupported
+				t.Skip("only root can give a file to another user")
 			}
-			return os.Chown(path, 65534, 65534)
+			if err := os.Chown(path, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := c.plant(dir); err != nil {
-				t.Skipf("cannot plant it here: %v", err)
-			}
+			dir := tempDir(t)
+			c.plant(t, dir)
 			if l, err := OpenLog[rec](dir, RDWR); !errors.Is(err, ErrInvalid) {
 				t.Errorf("OpenLog: %v; want ErrInvalid", err)
 				if err == nil {
@@ -393,7 +393,7 @@ func TestLogPlanted(t *testing.T) {
 // TestLogReaderEdges: a reader of a directory no writer has made a log
 // in yet, waiting for the first writer, and closed under a Follow.
 func TestLogReaderEdges(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	r, err := OpenLog[rec](dir, RDONLY)
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -390,12 +389,6 @@ func (l *Log[T]) chores() error {
 	}
 	l.w.untrimmed = keep
 	return nil
-}
-
-// removalHeld reports whether err is the refusal to remove a file that a
-// process has open, which only Windows makes.
-func removalHeld(err error) bool {
-	return runtime.GOOS == "windows" && (errors.Is(err, fs.ErrPermission) || strings.Contains(err.Error(), "being used by another process"))
 }
 
 // remove removes the segment that starts at first, and its sidecar if it
