@@ -128,6 +128,9 @@ func inspectLog(r *mmap.Log[model.Record], dir string, d logDir, x model.LogExpe
 			v.Sidecars++
 		}
 	}
+	if first > end {
+		return fmt.Errorf("its First %d is past its End %d", first, end)
+	}
 	if v.FirstFound = x.FirstState(first); v.FirstFound == "" {
 		return fmt.Errorf("its First is %d, want %s", first, x.Firsts())
 	}
