@@ -52,7 +52,7 @@ func checkLog(dir string, x model.LogExpect, seed, epoch uint64) model.LogVerdic
 	}
 	rng := rand.New(rand.NewPCG(seed, epoch))
 	n := 1 + uint64(rng.IntN(1000))
-	if err := goOnLog(dir, first, end, n, 200+rng.IntN(301), epoch); err != nil {
+	if err := goOnLog(dir, first, end, n, epoch, rng); err != nil {
 		v.Reason = "after the cut: " + err.Error()
 		return v
 	}
@@ -204,10 +204,10 @@ func readAll(r *mmap.Log[model.Record], first, end uint64, e model.Epochs, c *mo
 }
 
 // goOnLog opens the log in dir, which holds [first, end), as its writer,
-// with per records per segment, appends n records in epoch, in calls of
-// random sizes, syncs and closes it.
-func goOnLog(dir string, first, end, n uint64, per int, epoch uint64) error {
-	w, err := mmap.OpenLog[model.Record](dir, mmap.RDWR, mmap.WithSegmentRecords(per))
+// with 200 to 500 records per segment, appends n records in epoch, in
+// calls of random sizes, syncs and closes it.
+func goOnLog(dir string, first, end, n, epoch uint64, rng *rand.Rand) error {
+	w, err := mmap.OpenLog[model.Record](dir, mmap.RDWR, mmap.WithSegmentRecords(200+rng.IntN(301)))
 	if err != nil {
 		return fmt.Errorf("open read-write: %v", err)
 	}
@@ -220,7 +220,7 @@ func goOnLog(dir string, first, end, n uint64, per int, epoch uint64) error {
 		recs = append(recs, model.NewRecord(i, epoch))
 	}
 	for k := 0; len(recs) > 0; recs = recs[k:] {
-		k = 1 + int(epoch+uint64(len(recs)))%len(recs)
+		k = 1 + rng.IntN(len(recs))
 		if err := w.Append(recs[:k]...); err != nil {
 			w.Close()
 			return fmt.Errorf("append: %v", err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -81,18 +82,24 @@ func (w *logWriter) open() error {
 // newestSegment returns the first index of the newest segment in dir, by
 // the segments' names.
 func newestSegment(dir string) (int64, error) {
+	return segmentAtOrBelow(dir, math.MaxInt64)
+}
+
+// segmentAtOrBelow returns the first index of the newest segment in dir
+// that starts at or below i, by the segments' names.
+func segmentAtOrBelow(dir string, i int64) (int64, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return 0, err
 	}
 	newest := int64(-1)
 	for _, e := range entries {
-		if first, ok := segmentFirst(e.Name()); ok {
+		if first, ok := segmentFirst(e.Name()); ok && first <= i {
 			newest = max(newest, first)
 		}
 	}
 	if newest < 0 {
-		return 0, fmt.Errorf("no segment in %s", dir)
+		return 0, fmt.Errorf("no segment in %s at or below %d", dir, i)
 	}
 	return newest, nil
 }
@@ -206,9 +213,14 @@ func (w *logWriter) keepNewest(n int64) error {
 }
 
 // drop runs op, a drop of the segments below the one that holds record
-// target, between its lines.
+// target, between its lines, which say where it moves First: to the
+// newest segment that starts at or below target, if that is above First.
 func (w *logWriter) drop(target int64, op func() error) error {
-	say("%s %d", model.Dropping, max(target, 0))
+	to := w.lg.First()
+	if at, err := segmentAtOrBelow(w.dir, target); err == nil {
+		to = max(to, at)
+	}
+	say("%s %d %d", model.Dropping, max(target, 0), to)
 	if err := op(); err != nil {
 		return err
 	}

@@ -86,7 +86,8 @@
 // which holds segments the writer then cannot trim. It reports the End
 // after each Sync returns, each Append that rolls before it starts (it
 // knows from the segment size) and the newest segment after it returns,
-// and First after each drop returns. Cuts aim at the moments after a
+// and, for each drop, the First it moves to (by the segments' names) before
+// it starts and First after it returns. Cuts aim at the moments after a
 // rolling Append starts (up to 100 ms after, which spans the roll's Sync
 // of the full segment, the making of the next under a temporary name, its
 // rename and the directory's sync, and the Close of the old one) and after
@@ -95,7 +96,7 @@
 //
 // The log's checker opens the log as a reader before any writer, and
 // checks ([model.LogExpect]) that First is the First of the last drop that
-// returned, or one up to the target of the drop in flight; that End is the
+// returned, or the one the drop in flight moves to; that End is the
 // End of the last Sync or roll that returned, of the Sync in flight, or a
 // roll's of the Append in flight; that the segments from First on are
 // contiguous (each one's count is the next one's name minus its own, each

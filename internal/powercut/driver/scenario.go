@@ -108,6 +108,8 @@ func (w logWatch) note() string {
 func (w logWatch) report(r *result) {
 	r.phase, r.syncs, r.rolls, r.drops = w.Phase, w.Syncs, w.Rolls, w.Drops
 	r.publishes, r.ahead = w.Publishes, w.Ahead()
+	x := w.Expect()
+	r.dropMoves = x.Dropping != nil && *x.Dropping != x.Promise.First
 }
 
 // logExpectFrom returns what a disk holding the log before (nil: no log)

@@ -66,8 +66,9 @@ type logSummary struct {
 	phases       map[string]int // cuts by the writer's phase
 	// What the checker found at the cuts in a Sync, in an Append that
 	// rolled and in a drop: End as promised ("promise"), at the Sync's
-	// ("sync") or at a roll's ("roll"); First as promised ("promise": the
-	// drop came back) or where the drop moved it ("drop").
+	// ("sync") or at a roll's ("roll"); First as promised ("came back":
+	// the drop was lost), where the drop moved it ("moved"), or as
+	// promised where the drop would not move it ("no-op").
 	inSync, inRoll, inDrop map[string]int
 	// Cuts that left segment files below First (a drop's removals lost),
 	// a segment under its temporary name (a roll's), and sidecars of
@@ -109,6 +110,14 @@ func (s *logSummary) add(r result) {
 	case model.PhaseRoll:
 		s.inRoll[found]++
 	case model.PhaseDrop:
+		switch {
+		case !r.dropMoves:
+			first = "no-op"
+		case first == "promise":
+			first = "came back"
+		case first == "drop":
+			first = "moved"
+		}
 		s.inDrop[first]++
 	}
 	for _, c := range []struct {

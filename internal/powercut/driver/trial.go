@@ -101,8 +101,10 @@ type result struct {
 	syncs, truncs, grows, shrinks int
 	publishes, spills             int
 	ahead                         uint64
-	// A log's writer's: its Appends that rolled, and its drops.
+	// A log's writer's: its Appends that rolled, and its drops; and
+	// whether a drop that moves First was in flight at the cut.
 	rolls, drops int
+	dropMoves    bool
 
 	verdict    model.Verdict
 	logVerdict model.LogVerdict // the log's checker's

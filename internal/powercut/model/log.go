@@ -18,7 +18,7 @@ const (
 	LogOpen  = "logopen"  // logopen FIRST END EPOCH: the log opened (or was created) holding [FIRST, END); appends are in EPOCH
 	Rolling  = "rolling"  // rolling FROM TO: an Append of the records [FROM, TO) starts that rolls to a new segment at least once
 	Rolled   = "rolled"   // rolled FIRST: that Append returned, and the newest segment starts at FIRST
-	Dropping = "dropping" // dropping TARGET: a DropBefore(TARGET), or the KeepNewest that is one, starts
+	Dropping = "dropping" // dropping TARGET FIRST: a DropBefore(TARGET), or the KeepNewest that is one, starts, which moves First to FIRST: the first index of the newest segment that starts at or below TARGET, if above First
 	Dropped  = "dropped"  // dropped FIRST: it returned, with First at FIRST
 )
 
@@ -29,7 +29,7 @@ const (
 )
 
 // logArity is how many numbers follow each keyword of a log's writer.
-var logArity = map[string]int{LogOpen: 3, Sync: 1, Synced: 2, Published: 1, Rolling: 2, Rolled: 1, Dropping: 1, Dropped: 1}
+var logArity = map[string]int{LogOpen: 3, Sync: 1, Synced: 2, Published: 1, Rolling: 2, Rolled: 1, Dropping: 2, Dropped: 1}
 
 // At returns the epoch e gives record i.
 func (e Epochs) At(i uint64) uint64 {
@@ -76,7 +76,7 @@ type LogState struct {
 // (Rolling). A drop makes the new First durable in log.meta before it
 // removes a file, and readers ignore the segments below it; so First is
 // exactly the First of the last drop that returned, or, while a drop is
-// in flight, the First it moves to: no more than its target (Dropping).
+// in flight, the First it moves to (Dropping).
 // Every record in [First, End) must be whole, at its index, and of the
 // epoch Promise.Epochs gives it.
 type LogExpect struct {
@@ -87,7 +87,7 @@ type LogExpect struct {
 	Promise  LogState
 	InSync   *uint64 // the End of the Sync in flight; nil when none was
 	Rolling  *uint64 // one past the last record of the Append in flight that rolls; nil when none was
-	Dropping *uint64 // the target of the drop in flight; nil when none was
+	Dropping *uint64 // the First the drop in flight moves to; nil when none was
 }
 
 // FirstState names the state First is in, "promise" or "drop" (the drop
@@ -96,7 +96,7 @@ func (x LogExpect) FirstState(first uint64) string {
 	switch d := x.Dropping; {
 	case first == x.Promise.First:
 		return "promise"
-	case d != nil && first > x.Promise.First && first <= *d:
+	case d != nil && first == *d:
 		return "drop"
 	}
 	return ""
@@ -132,8 +132,8 @@ func (x LogExpect) Ends() string {
 // Firsts returns the Firsts the log may have, as a sentence's list.
 func (x LogExpect) Firsts() string {
 	s := strconv.FormatUint(x.Promise.First, 10)
-	if d := x.Dropping; d != nil && *d > x.Promise.First {
-		s += fmt.Sprintf(" or one in (%d, %d]", x.Promise.First, *d)
+	if d := x.Dropping; d != nil && *d != x.Promise.First {
+		s += fmt.Sprintf(" or %d", *d)
 	}
 	return s
 }
@@ -315,7 +315,10 @@ func (t *LogTracker) event(kw string, n []uint64) error {
 		p.End, x.Rolling = n[0], nil
 		t.Phase = PhaseAppend
 	case Dropping:
-		x.Dropping = &n[0]
+		if to := n[1]; to < p.First || to > max(p.First, n[0]) || to > p.End {
+			return fmt.Errorf("a drop below %d that moves First from %d to %d, with %d records durable", n[0], p.First, to, p.End)
+		}
+		x.Dropping = &n[1]
 		t.Drops++
 		t.Phase = PhaseDrop
 	case Dropped:
@@ -323,8 +326,8 @@ func (t *LogTracker) event(kw string, n []uint64) error {
 		switch {
 		case x.Dropping == nil:
 			return fmt.Errorf("no %s runs", Dropping)
-		case first < p.First || first > max(p.First, *x.Dropping) || first > p.End:
-			return fmt.Errorf("its First %d; it was %d, the target %d, the durable End %d", first, p.First, *x.Dropping, p.End)
+		case first != *x.Dropping:
+			return fmt.Errorf("its First %d; the segments' names said %d", first, *x.Dropping)
 		}
 		p.First, x.Dropping = first, nil
 		p.Epochs = p.Epochs.From(first)

@@ -75,10 +75,10 @@ func TestLogExpectStates(t *testing.T) {
 		{"between the promise and the Sync", with(x, func(x *LogExpect) { x.InSync = ptr(600) }), 100, 550, "promise", ""},
 		{"a roll in flight", with(x, func(x *LogExpect) { x.Rolling = ptr(900) }), 100, 800, "promise", "roll"},
 		{"past the rolling Append", with(x, func(x *LogExpect) { x.Rolling = ptr(900) }), 100, 901, "promise", ""},
-		{"a drop in flight", with(x, func(x *LogExpect) { x.Dropping = ptr(400) }), 300, 500, "drop", "promise"},
+		{"a drop in flight", with(x, func(x *LogExpect) { x.Dropping = ptr(400) }), 400, 500, "drop", "promise"},
 		{"a drop that came back", with(x, func(x *LogExpect) { x.Dropping = ptr(400) }), 100, 500, "promise", "promise"},
-		{"past the drop's target", with(x, func(x *LogExpect) { x.Dropping = ptr(400) }), 401, 500, "", "promise"},
-		{"a drop below First", with(x, func(x *LogExpect) { x.Dropping = ptr(50) }), 50, 500, "", "promise"},
+		{"short of the drop's First", with(x, func(x *LogExpect) { x.Dropping = ptr(400) }), 300, 500, "", "promise"},
+		{"past the drop's First", with(x, func(x *LogExpect) { x.Dropping = ptr(400) }), 401, 500, "", "promise"},
 	} {
 		if got := c.x.FirstState(c.first); got != c.fstate {
 			t.Errorf("%s: FirstState(%d) = %q, want %q", c.name, c.first, got, c.fstate)
@@ -129,9 +129,10 @@ func TestLogTracker(t *testing.T) {
 	if x := tr.Expect(); x.Promise.End != 1000 || x.Rolling != nil {
 		t.Fatalf("after a roll: %+v", x)
 	}
-	// A drop: First moves up to its target, and its epochs go.
-	feedLog(t, tr, "dropping 700")
-	if x := tr.Expect(); x.Firsts() != "0 or one in (0, 700]" || tr.Phase != PhaseDrop {
+	// A drop: First moves to the segment that holds its target, and the
+	// epochs below go.
+	feedLog(t, tr, "dropping 700 500")
+	if x := tr.Expect(); x.Firsts() != "0 or 500" || tr.Phase != PhaseDrop {
 		t.Fatalf("in a drop: firsts %s, phase %s", x.Firsts(), tr.Phase)
 	}
 	feedLog(t, tr, "dropped 500")
@@ -147,7 +148,7 @@ func TestLogTracker(t *testing.T) {
 func TestLogTrackerReopen(t *testing.T) {
 	before := LogExpect{Promise: LogState{200, 900, Epochs{{0, 2}, {600, 4}}}}
 	tr := NewLogTracker(before, 9)
-	feedLog(t, tr, "logopen 200 900 9", "sync 950", "synced 950 9", "dropping 800", "dropped 600")
+	feedLog(t, tr, "logopen 200 900 9", "sync 950", "synced 950 9", "dropping 800 600", "dropped 600")
 	want := LogState{600, 950, Epochs{{0, 4}, {900, 9}}}
 	if got := tr.Expect().Promise; !reflect.DeepEqual(got, want) {
 		t.Fatalf("promise %+v, want %+v", got, want)
@@ -170,15 +171,17 @@ func TestLogTrackerRefuses(t *testing.T) {
 		{"synced of another End", []string{"logopen 100 300 2", "sync 400", "synced 401 2"}},
 		{"synced of an old epoch", []string{"logopen 100 300 2", "sync 400", "synced 400 1"}},
 		{"sync while a roll runs", []string{"logopen 100 300 2", "rolling 300 900", "sync 900"}},
-		{"drop while a sync runs", []string{"logopen 100 300 2", "sync 400", "dropping 200"}},
+		{"drop while a sync runs", []string{"logopen 100 300 2", "sync 400", "dropping 200 150"}},
 		{"rolling below the durable End", []string{"logopen 100 300 2", "rolling 299 900"}},
 		{"rolling nothing", []string{"logopen 100 300 2", "rolling 300 300"}},
 		{"rolled without rolling", []string{"logopen 100 300 2", "rolled 400"}},
 		{"rolled past the Append", []string{"logopen 100 300 2", "rolling 300 900", "rolled 900"}},
 		{"dropped without dropping", []string{"logopen 100 300 2", "dropped 200"}},
-		{"dropped past the target", []string{"logopen 100 300 2", "dropping 200", "dropped 250"}},
-		{"dropped past the durable End", []string{"logopen 100 300 2", "dropping 500", "dropped 400"}},
-		{"dropped back", []string{"logopen 100 300 2", "dropping 200", "dropped 50"}},
+		{"dropping past the target", []string{"logopen 100 300 2", "dropping 200 250"}},
+		{"dropping back", []string{"logopen 100 300 2", "dropping 200 50"}},
+		{"dropping past the durable End", []string{"logopen 100 300 2", "dropping 500 400"}},
+		{"dropped elsewhere", []string{"logopen 100 300 2", "dropping 200 150", "dropped 200"}},
+		{"dropped as it was", []string{"logopen 100 300 2", "dropping 200 150", "dropped 100"}},
 		{"writer error", []string{"logopen 100 300 2", "ERROR follower: boom"}},
 	} {
 		tr := NewLogTracker(before, 2)
