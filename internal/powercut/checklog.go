@@ -23,7 +23,7 @@ import (
 // it goes on: that it opens for writing, takes appends, and closes into
 // exact .npy segments that a reader reads whole.
 func checkLog(dir string, x model.LogExpect, seed, epoch uint64) model.LogVerdict {
-	v := model.LogVerdict{Found: "none", Bound: x.Promise.End}
+	v := model.LogVerdict{Found: "none", FirstFound: "none", Bound: x.Promise.End}
 	d, err := survey(dir)
 	if err != nil {
 		v.Reason = err.Error()

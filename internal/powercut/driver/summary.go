@@ -102,7 +102,10 @@ func (s *logSummary) add(r result) {
 	s.phases[r.phase]++
 	found, first := v.Found, v.FirstFound
 	if found == "" {
-		found, first = "no verdict", "no verdict"
+		found = "no verdict"
+	}
+	if first == "" {
+		first = "no verdict"
 	}
 	switch r.phase {
 	case model.PhaseSync:

@@ -64,7 +64,7 @@ type lineage struct {
 	// log is the same for the log: nil when there is no log on the disk.
 	log   *model.LogState
 	epoch uint64        // the last epoch used
-	boot  time.Duration // how long the last writer took to open the array
+	boot  time.Duration // how long the last writer took to open the array or log
 }
 
 // result is what one trial found.
@@ -142,6 +142,9 @@ func (r result) String() string {
 	case r.err == nil && r.log:
 		s += fmt.Sprintf("PASS found %-7s first %-7s [%d, %d) bound %d, %d segments, below %d temp %d sidecars %d",
 			lv.Found, lv.FirstFound, lv.First, lv.End, lv.Bound, lv.Segments, lv.Below, lv.Temp, lv.Sidecars)
+		if r.follow {
+			s += ", followed"
+		}
 	case r.err == nil:
 		s += fmt.Sprintf("PASS found %-8s count %6d bound %6d live %6d", v.Found, v.Count, v.Bound, v.Live)
 	default:
