@@ -37,13 +37,15 @@ type writer struct {
 
 // session is how a writer session runs, from the kernel command line.
 type session struct {
-	// autoPublish opens the array WithAutoPublish.
+	// autoPublish opens the array or the log WithAutoPublish.
 	autoPublish bool
 	// writeback, if not 0, is how old, in hundredths of a second, the page
 	// cache lets a changed page get before it writes it back (and how often
 	// it looks): the records, the header and the sidecar's live area reach
 	// the disk in no order, without any msync.
 	writeback int
+	// follow runs a reader that follows the log's writer, in its process.
+	follow bool
 }
 
 // write opens the array at path, or creates it if it does not exist,

@@ -1,12 +1,18 @@
 //go:build linux
 
-// Command driver runs the power-cut test of the library's Array: it boots a
-// virtual machine whose /init (../powercut) appends, publishes, syncs,
-// truncates and grows an array on a virtual disk, cuts the power at a
+// Command driver runs the power-cut test of the library's Array and Log: it
+// boots a virtual machine whose /init (../powercut) appends, publishes,
+// syncs, truncates and grows an array, or appends to a log, rolling,
+// publishing, syncing and dropping, on a virtual disk, cuts the power at a
 // random moment, boots a checker on the same disk, and counts what the
 // checker finds.
 //
 //	go run ./internal/powercut/driver -cuts 20
+//	go run ./internal/powercut/driver -cuts 100 -scenario log
+//
+// -scenario both (the default) makes every third trial one of the log, the
+// others of the array; array or log makes them all one kind. Each job's
+// disk holds both, and a trial of one leaves the other as it was.
 //
 // It needs qemu-system-x86, the Debian cloud kernel, e2fsprogs, cpio and
 // numpy; .ci/powercut installs them and runs it. A trial that fails keeps its disk
@@ -68,6 +74,41 @@
 // carries the header the Sync before wrote); the cached disk tells them by
 // the blocks the waiting writes hold.
 //
+// # The log
+//
+// The log's writer appends records whose content is a function of their
+// index and the session's epoch, in segments of 200 to 500 records
+// (WithSegmentRecords, drawn per session), so that it rolls every few
+// hundred records; it publishes, syncs, drops the oldest segments
+// (DropBefore of a random index, KeepNewest of a random count) and closes
+// and reopens the log at random, and a third of the sessions run a reader
+// that follows the writer in its machine (Follow, checking each record),
+// which holds segments the writer then cannot trim. It reports the End
+// after each Sync returns, each Append that rolls before it starts (it
+// knows from the segment size) and the newest segment after it returns,
+// and, for each drop, the First it moves to (by the segments' names) before
+// it starts and First after it returns. Cuts aim at the moments after a
+// rolling Append starts (up to 100 ms after, which spans the roll's Sync
+// of the full segment, the making of the next under a temporary name, its
+// rename and the directory's sync, and the Close of the old one) and after
+// a drop starts (up to 15 ms: log.meta's write and sync, then the
+// removals), as well as after Publishes, in Syncs and at flushes.
+//
+// The log's checker opens the log as a reader before any writer, and
+// checks ([model.LogExpect]) that First is the First of the last drop that
+// returned, or the one the drop in flight moves to; that End is the
+// End of the last Sync or roll that returned, of the Sync in flight, or a
+// roll's of the Append in flight; that the segments from First on are
+// contiguous (each one's count is the next one's name minus its own, each
+// read by an array reader) and the newest ends at End; and that every
+// record in [First, End) is whole and of its epoch. It then opens the log
+// as its writer, which must find the same First and End, appends, syncs
+// and closes; a reader must read every record again, and the directory
+// must hold log.meta, marked closed at First, and the segments from First
+// on, each an exact .npy file (no sidecar, its size the header's and its
+// records'), and nothing else. numpy on the host then reads every segment,
+// which must hold exactly its records.
+//
 // Not covered: a sector torn inside itself, writes that land at the wrong
 // place or corrupt data, other file systems and mount options than ext4's
 // defaults (data=ordered), other kernels than the cloud kernel, several
@@ -89,6 +130,7 @@ import (
 
 func main() {
 	cuts := flag.Int("cuts", 20, "power cuts (trials) to run")
+	scenario := flag.String("scenario", "both", "what the trials write and check: array, log, or both (every third trial the log, the others the array)")
 	seed := flag.Uint64("seed", 0, "random seed (default: from the clock); the run prints it")
 	jobs := flag.Int("jobs", runtime.NumCPU(), "machines to run at once, each with its own disk")
 	fresh := flag.Float64("fresh", 0.2, "chance that a trial starts on a new disk instead of going on with the last one")
@@ -98,13 +140,24 @@ func main() {
 	if *seed == 0 {
 		*seed = uint64(time.Now().UnixNano())
 	}
-	if err := run(*cuts, *seed, max(*jobs, 1), *fresh, *cache, *keep); err != nil {
+	logTrial, ok := map[string]func(int) bool{
+		"array": func(int) bool { return false },
+		"log":   func(int) bool { return true },
+		"both":  func(n int) bool { return n%3 == 0 },
+	}[*scenario]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "powercut: -scenario %q: want array, log or both\n", *scenario)
+		os.Exit(2)
+	}
+	if err := run(*cuts, *seed, max(*jobs, 1), *fresh, *cache, *keep, logTrial); err != nil {
 		fmt.Fprintln(os.Stderr, "powercut:", err)
 		os.Exit(1)
 	}
 }
 
-func run(cuts int, seed uint64, jobs int, fresh, cache float64, keep string) error {
+// run runs the trials; logTrial says which of them write and check the
+// log rather than the array.
+func run(cuts int, seed uint64, jobs int, fresh, cache float64, keep string, logTrial func(n int) bool) error {
 	start := time.Now()
 	work, err := os.MkdirTemp("", "powercut-")
 	if err != nil {
@@ -135,7 +188,7 @@ func run(cuts int, seed uint64, jobs int, fresh, cache float64, keep string) err
 		}
 		wg.Go(func() {
 			for n := range trials {
-				results <- l.trial(n, rand.New(rand.NewPCG(seed, uint64(n))))
+				results <- l.trial(n, logTrial(n), rand.New(rand.NewPCG(seed, uint64(n))))
 			}
 		})
 	}

@@ -13,11 +13,11 @@ import (
 // plan is when a trial cuts the power.
 type plan struct {
 	// at is what the cut waits for: "boot" (a time after the start),
-	// "run" (a time after the array opened), "grow", "sync", "truncate",
-	// "published" or "spilled" (the after-th line of one, then delay), or
-	// "flush" (the after-th flush the disk's cache gets that finds at least
-	// writes unflushed writes, holding what hold says; the cut comes
-	// before the flush is done).
+	// "run" (a time after the array or log opened), "grow", "sync",
+	// "truncate", "published", "spilled", "rolling" or "dropping" (the
+	// after-th line of one, then delay), or "flush" (the after-th flush the
+	// disk's cache gets that finds at least writes unflushed writes,
+	// holding what hold says; the cut comes before the flush is done).
 	at     string
 	after  int
 	delay  time.Duration
@@ -51,6 +51,13 @@ func (p plan) name() string {
 // flushPlan is the plan that cuts when the disk's cache gets a flush.
 const flushPlan = "flush"
 
+// How long a log's roll and drop take in the writer's machine, about: the
+// cuts after their lines come within this.
+const (
+	rollTime = 100 * time.Millisecond
+	dropTime = 15 * time.Millisecond
+)
+
 // takes reports whether a flush that finds writes waiting, holding w, is
 // one the plan counts.
 func (p plan) takes(writes int, w waiting) bool {
@@ -66,19 +73,24 @@ func (p plan) takes(writes int, w waiting) bool {
 }
 
 // newPlan picks when to cut: a tenth of the trials around the moment the
-// array opens (boot is about how long the last boot took), the rest after
-// a time, at a growth of the file, in a Sync or in a Truncate, after a
-// Publish (before the Sync that makes it durable) or a spill of the live
-// area, or, on a disk with a cache, while a flush is under way: any, or
-// one of a Sync's two waits.
-func newPlan(rng *rand.Rand, boot time.Duration, cache bool) plan {
+// array or log opens (boot is about how long the last boot took), the
+// rest after a time, after a Publish (before the Sync that makes it
+// durable), in a Sync, or, on a disk with a cache, while a flush is under
+// way: any, or one of a Sync's two waits; an array's at a growth of the
+// file, in a Truncate or after a spill of the live area; a log's in an
+// Append that rolls to a new segment or in a drop.
+func newPlan(rng *rand.Rand, boot time.Duration, cache, log bool) plan {
 	type weight struct {
 		at, hold string
 		n        int
 	}
-	// On a disk with a cache, most cuts in a Sync come from flushes.
 	weights := []weight{{"boot", "", 2}, {"run", "", 3}, {model.Grow, "", 4}, {model.Sync, "", 5}, {model.Truncate, "", 6},
 		{model.Published, "", 5}, {model.Spilled, "", 5}}
+	if log {
+		weights = []weight{{"boot", "", 2}, {"run", "", 3}, {model.Rolling, "", 9}, {model.Sync, "", 5}, {model.Dropping, "", 7},
+			{model.Published, "", 5}}
+	}
+	// On a disk with a cache, most cuts in a Sync come from flushes.
 	if cache {
 		weights[3].n = 2
 		weights = append(weights, weight{flushPlan, "", 4}, weight{flushPlan, "header", 3}, weight{flushPlan, "slot", 3})
@@ -112,6 +124,13 @@ func newPlan(rng *rand.Rand, boot time.Duration, cache bool) plan {
 		return plan{at: at, after: 1 + rng.IntN(8), delay: within(5 * time.Millisecond)}
 	case model.Spilled:
 		return plan{at: at, after: 1 + rng.IntN(3), delay: within(3 * time.Millisecond)}
+	case model.Rolling:
+		// The Append fills the segment, then the roll syncs it, makes the
+		// next, opens it and closes the old one.
+		return plan{at: at, after: 1 + rng.IntN(8), delay: within(rollTime)}
+	case model.Dropping:
+		// The drop writes log.meta, syncs it, then removes the files.
+		return plan{at: at, after: 1 + rng.IntN(4), delay: within(dropTime)}
 	}
 	if hold != "" {
 		// Each Sync that changes the count waits for its slot; the next

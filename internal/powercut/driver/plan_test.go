@@ -11,21 +11,33 @@ import (
 
 func TestNewPlan(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, cache := range []bool{false, true} {
-		seen := map[string]int{}
-		for range 2000 {
-			p := newPlan(rng, 4*time.Second, cache)
-			seen[p.name()]++
-			if p.at == "boot" && (p.delay < 2*time.Second || p.delay > 5*time.Second) {
-				t.Errorf("boot plan %v: not around the boot time", p)
+	for _, log := range []bool{false, true} {
+		for _, cache := range []bool{false, true} {
+			seen := map[string]int{}
+			for range 2000 {
+				p := newPlan(rng, 4*time.Second, cache, log)
+				seen[p.name()]++
+				if p.at == "boot" && (p.delay < 2*time.Second || p.delay > 5*time.Second) {
+					t.Errorf("boot plan %v: not around the boot time", p)
+				}
+				if p.at == flushPlan && (p.after < 1 || p.writes < 1) {
+					t.Errorf("flush plan %+v", p)
+				}
+				if p.at != "boot" && p.at != "run" && p.after < 1 {
+					t.Errorf("plan %+v waits for no line", p)
+				}
 			}
-			if p.at == flushPlan && (p.after < 1 || p.writes < 1) {
-				t.Errorf("flush plan %+v", p)
-			}
-		}
-		for _, at := range []string{"boot", "run", "grow", "sync", "truncate", "published", "spilled", flushPlan, "flush:header", "flush:slot"} {
-			if want := cache || !strings.HasPrefix(at, flushPlan); (seen[at] > 0) != want {
-				t.Errorf("cache %v: %d plans at %s", cache, seen[at], at)
+			for _, at := range []string{"boot", "run", "grow", "sync", "truncate", "published", "spilled", "rolling", "dropping", flushPlan, "flush:header", "flush:slot"} {
+				want := cache || !strings.HasPrefix(at, flushPlan)
+				switch at {
+				case "grow", "truncate", "spilled":
+					want = want && !log
+				case "rolling", "dropping":
+					want = want && log
+				}
+				if (seen[at] > 0) != want {
+					t.Errorf("log %v, cache %v: %d plans at %s", log, cache, seen[at], at)
+				}
 			}
 		}
 	}

@@ -24,8 +24,9 @@ const diskSize = 1 << 30
 
 // maxExpectArg bounds the expectation passed on the kernel command line
 // (2048 bytes on x86, with room left for the other words). A disk whose
-// history of epochs gets longer than half of it is replaced by a new one,
-// so that a writer session's truncations cannot push it over.
+// history of epochs, an array's or a log's, gets longer than half of it is
+// replaced by a new one, so that a writer session's truncations cannot
+// push it over.
 const maxExpectArg = 1500
 
 // errNoInit is the error of a machine whose kernel stopped before it ran
@@ -49,7 +50,7 @@ const (
 )
 
 // lineage is one job's disk and what is known to be on it. Trials on the
-// same lineage go on with the same array, unless one starts fresh.
+// same lineage go on with the same array and log, unless one starts fresh.
 type lineage struct {
 	*setup
 	dir   string  // the job's scratch directory
@@ -60,8 +61,10 @@ type lineage struct {
 	// before is what the disk durably holds: the checker's last state.
 	// It is nil when there is no array file on the disk.
 	before *model.State
-	epoch  uint64        // the last epoch used
-	boot   time.Duration // how long the last writer took to open the array
+	// log is the same for the log: nil when there is no log on the disk.
+	log   *model.LogState
+	epoch uint64        // the last epoch used
+	boot  time.Duration // how long the last writer took to open the array or log
 }
 
 // result is what one trial found.
@@ -76,6 +79,9 @@ type result struct {
 	// 30 s).
 	auto      bool
 	writeback int
+	// log: the trial wrote and checked the log, not the array; follow: a
+	// reader followed the log's writer, in its machine.
+	log, follow bool
 
 	// fallback is set when the line the plan waited for did not come in
 	// time, and the cut came at the timeout.
@@ -95,10 +101,15 @@ type result struct {
 	syncs, truncs, grows, shrinks int
 	publishes, spills             int
 	ahead                         uint64
+	// A log's writer's: its Appends that rolled, and its drops; and
+	// whether a drop that moves First was in flight at the cut.
+	rolls, drops int
+	dropMoves    bool
 
-	verdict model.Verdict
-	err     error  // the trial failed: the checker's reason, or a failure of the harness
-	kept    string // where the failing trial's files are
+	verdict    model.Verdict
+	logVerdict model.LogVerdict // the log's checker's
+	err        error            // the trial failed: the checker's reason, or a failure of the harness
+	kept       string           // where the failing trial's files are
 
 	noInit int  // boots whose kernel stopped before /init, tried again
 	fsck   bool // the checker could not mount the disk until e2fsck repaired it
@@ -113,6 +124,9 @@ func (r result) String() string {
 		cut = "timeout"
 	}
 	s := fmt.Sprintf("trial %3d  cut %-18s phase %-8s syncs %3d truncs %2d grows %2d pubs %3d ahead %5d  ", r.n, cut, r.phase, r.syncs, r.truncs, r.grows, r.publishes, r.ahead)
+	if r.log {
+		s = fmt.Sprintf("trial %3d  log %-18s phase %-8s syncs %3d rolls %3d drops %2d pubs %3d ahead %5d  ", r.n, cut, r.phase, r.syncs, r.rolls, r.drops, r.publishes, r.ahead)
+	}
 	if r.fresh {
 		s = "*" + s // a new disk
 	} else {
@@ -123,10 +137,17 @@ func (r result) String() string {
 	} else {
 		s += "kill        "
 	}
-	v := r.verdict
-	if r.err == nil {
+	v, lv := r.verdict, r.logVerdict
+	switch {
+	case r.err == nil && r.log:
+		s += fmt.Sprintf("PASS found %-7s first %-7s [%d, %d) bound %d, %d segments, below %d temp %d sidecars %d",
+			lv.Found, lv.FirstFound, lv.First, lv.End, lv.Bound, lv.Segments, lv.Below, lv.Temp, lv.Sidecars)
+		if r.follow {
+			s += ", followed"
+		}
+	case r.err == nil:
 		s += fmt.Sprintf("PASS found %-8s count %6d bound %6d live %6d", v.Found, v.Count, v.Bound, v.Live)
-	} else {
+	default:
 		s += fmt.Sprintf("FAIL %v (files in %s)", r.err, r.kept)
 	}
 	s += fmt.Sprintf("  (boot %.1fs write %.1fs check %.1fs)", r.boot.Seconds(), r.write.Seconds(), r.check.Seconds())
@@ -136,15 +157,16 @@ func (r result) String() string {
 	return s
 }
 
-// trial runs one cut: a writer session on the lineage's disk cut by the
-// plan, then the checker.
-func (l *lineage) trial(n int, rng *rand.Rand) result {
+// trial runs one cut: a writer session on the lineage's disk, of the log
+// or of the array, cut by the plan, then the checker.
+func (l *lineage) trial(n int, log bool, rng *rand.Rand) result {
 	start := time.Now()
-	r := result{n: n, cache: rng.Float64() < l.cache, auto: rng.IntN(3) == 0}
+	r := result{n: n, cache: rng.Float64() < l.cache, auto: rng.IntN(3) == 0, log: log}
 	if rng.IntN(3) == 0 {
 		r.writeback = []int{5, 10, 25, 50}[rng.IntN(4)]
 	}
-	r.plan = newPlan(rng, l.boot, r.cache)
+	r.plan = newPlan(rng, l.boot, r.cache, log)
+	r.follow = log && rng.IntN(3) == 0
 	dir := filepath.Join(l.dir, fmt.Sprint("trial", n))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		r.err = err
@@ -154,7 +176,7 @@ func (l *lineage) trial(n int, rng *rand.Rand) result {
 	r.err = l.run(&r, dir, rng)
 	r.wall = time.Since(start)
 	if r.err != nil {
-		l.disk, l.before = "", nil // the next trial starts on a new disk
+		l.disk, l.before, l.log = "", nil, nil // the next trial starts on a new disk
 		r.kept = filepath.Join(l.keep, fmt.Sprint("trial", n))
 		if err := os.Rename(dir, r.kept); err != nil {
 			// Another file system: copy.
@@ -168,18 +190,24 @@ func (l *lineage) trial(n int, rng *rand.Rand) result {
 
 // run runs the trial's machines, with dir as its scratch directory.
 func (l *lineage) run(r *result, dir string, rng *rand.Rand) error {
-	if l.disk == "" || rng.Float64() < l.fresh || l.before != nil && len(expectFrom(l.before, 0).Arg()) > maxExpectArg/2 {
+	long := l.before != nil && len(expectFrom(l.before, 0).Arg()) > maxExpectArg/2 ||
+		l.log != nil && len(logExpectFrom(l.log, 0).Arg()) > maxExpectArg/2
+	if l.disk == "" || rng.Float64() < l.fresh || long {
 		if err := l.newDisk(); err != nil {
 			return err
 		}
 		r.fresh = true
 	}
 	epoch := l.epoch + 1
-	var tr *model.Tracker
+	var tr watch
 	var werr error
 	wseed := rng.Uint64()
 	for range maxBoots {
-		tr = model.NewTracker(expectFrom(l.before, epoch), epoch)
+		if r.log {
+			tr = logWatch{model.NewLogTracker(logExpectFrom(l.log, epoch), epoch), epoch}
+		} else {
+			tr = arrayWatch{model.NewTracker(expectFrom(l.before, epoch), epoch)}
+		}
 		if werr = l.write(r, dir, wseed, epoch, tr, rng); !errors.Is(werr, errNoInit) {
 			break
 		}
@@ -190,32 +218,30 @@ func (l *lineage) run(r *result, dir string, rng *rand.Rand) error {
 	if out, err := exec.Command("cp", "--sparse=always", l.disk, filepath.Join(dir, "after-cut.img")).CombinedOutput(); err != nil {
 		return errors.Join(werr, fmt.Errorf("copying the disk: %v: %s", err, out))
 	}
-	x := tr.Expect()
-	note := fmt.Sprintf("cut %v, writer seed %d epoch %d autopublish %t writeback %d, writer's phase at the cut %s, published %d ahead\nexpectation %s\n",
-		r.plan, wseed, epoch, r.auto, r.writeback, r.phase, r.ahead, x.Arg())
-	if b := x.Behind; b != nil {
-		note += fmt.Sprintf("the file's header may be behind: %d records, epochs %s\n", b.Count, b.Epochs)
-	}
+	arg := tr.expectArg()
+	note := fmt.Sprintf("cut %v, writer seed %d epoch %d log %t follow %t autopublish %t writeback %d, writer's phase at the cut %s, published %d ahead\nexpectation %s\n",
+		r.plan, wseed, epoch, r.log, r.follow, r.auto, r.writeback, r.phase, r.ahead, arg)
+	note += tr.note()
 	if err := os.WriteFile(filepath.Join(dir, "trial.txt"), []byte(note), 0o644); err != nil {
 		return errors.Join(werr, err)
 	}
 	if werr != nil {
 		return werr
 	}
-	if arg := x.Arg(); len(arg) > maxExpectArg {
+	if len(arg) > maxExpectArg {
 		return fmt.Errorf("harness: the expectation is %d bytes, too long for the kernel command line", len(arg))
 	}
-	l.epoch = tr.MaxEpoch + 1
+	l.epoch = tr.lastEpoch() + 1
 	cseed := rng.Uint64()
 	var err error
 	for range maxBoots {
-		err = l.check(r, dir, cseed, l.epoch, x)
+		err = l.check(r, dir, cseed, l.epoch, arg)
 		if errors.Is(err, errNeedsFsck) && !r.fsck {
 			if err = fsck(l.disk, dir); err != nil {
 				return err
 			}
 			r.fsck = true
-			err = l.check(r, dir, cseed, l.epoch, x)
+			err = l.check(r, dir, cseed, l.epoch, arg)
 		}
 		if !errors.Is(err, errNoInit) {
 			break
@@ -225,12 +251,19 @@ func (l *lineage) run(r *result, dir string, rng *rand.Rand) error {
 	if err != nil {
 		return err
 	}
-	if r.verdict.Found == "nofile" {
-		l.before = nil
-		return nil
+	if r.log {
+		v := r.logVerdict
+		l.log = &model.LogState{First: v.First, End: v.Final, Epochs: v.Runs}
+		err = extractLog(l.disk, dir, *l.log)
+	} else {
+		if r.verdict.Found == "nofile" {
+			l.before = nil
+			return nil
+		}
+		l.before = &model.State{Count: r.verdict.Final, Epochs: r.verdict.Runs}
+		err = extract(l.disk, dir, tr.(arrayWatch).Expect(), r.verdict)
 	}
-	l.before = &model.State{Count: r.verdict.Final, Epochs: r.verdict.Runs}
-	if err := extract(l.disk, dir, x, r.verdict); err != nil {
+	if err != nil {
 		if out, cerr := exec.Command("cp", "--sparse=always", l.disk, filepath.Join(dir, "after-check.img")).CombinedOutput(); cerr != nil {
 			err = fmt.Errorf("%v; copying the disk: %v: %s", err, cerr, out)
 		}
@@ -250,7 +283,7 @@ func expectFrom(before *model.State, epoch uint64) model.Expect {
 
 // newDisk makes a new, empty ext4 disk image for the lineage.
 func (l *lineage) newDisk() error {
-	l.disk, l.before = filepath.Join(l.dir, "disk.img"), nil
+	l.disk, l.before, l.log = filepath.Join(l.dir, "disk.img"), nil, nil
 	if err := os.Remove(l.disk); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
@@ -273,7 +306,7 @@ func (l *lineage) newDisk() error {
 
 // write boots the writer and cuts its power as r.plan says. With r.cache,
 // its disk is a cacheDisk over the image, seeded from rng.
-func (l *lineage) write(r *result, dir string, seed, epoch uint64, tr *model.Tracker, rng *rand.Rand) error {
+func (l *lineage) write(r *result, dir string, seed, epoch uint64, tr watch, rng *rand.Rand) error {
 	disk := l.disk
 	var cache *cacheDisk
 	var cut func()
@@ -298,8 +331,8 @@ func (l *lineage) write(r *result, dir string, seed, epoch uint64, tr *model.Tra
 		disk, cut = cache.URI(), cache.powerOff
 	}
 	v, err := startVM(l.root, l.setup, disk, filepath.Join(dir, "writer.log"), cut,
-		"powercut.role=writer", "powercut.file="+arrayPath, fmt.Sprint("powercut.seed=", seed), fmt.Sprint("powercut.epoch=", epoch),
-		fmt.Sprint("powercut.autopublish=", r.auto), fmt.Sprint("powercut.writeback=", r.writeback))
+		append(r.scenario(), "powercut.role=writer", fmt.Sprint("powercut.seed=", seed), fmt.Sprint("powercut.epoch=", epoch),
+			fmt.Sprint("powercut.autopublish=", r.auto), fmt.Sprint("powercut.writeback=", r.writeback), fmt.Sprint("powercut.follow=", r.follow))...)
 	if err != nil {
 		if cache != nil {
 			err = errors.Join(err, cache.close())
@@ -321,7 +354,7 @@ func (l *lineage) write(r *result, dir string, seed, epoch uint64, tr *model.Tra
 	for line := range v.lines {
 		started = started || line == model.Started
 		tr.Line(line)
-		if opened.IsZero() && tr.Phase != model.PhaseBoot {
+		if opened.IsZero() && tr.opened() {
 			opened = time.Now()
 			r.boot = opened.Sub(v.started)
 			l.boot = r.boot
@@ -330,13 +363,7 @@ func (l *lineage) write(r *result, dir string, seed, epoch uint64, tr *model.Tra
 		if armed || opened.IsZero() {
 			continue
 		}
-		switch {
-		case r.plan.at == "run",
-			r.plan.at == model.Grow && tr.Grows >= r.plan.after,
-			r.plan.at == model.Sync && tr.Syncs >= r.plan.after,
-			r.plan.at == model.Truncate && tr.Truncates >= r.plan.after,
-			r.plan.at == model.Published && tr.Publishes >= r.plan.after,
-			r.plan.at == model.Spilled && tr.Spills >= r.plan.after:
+		if r.plan.at == "run" || r.plan.after > 0 && tr.events(r.plan.at) >= r.plan.after {
 			cutAfter(r.plan.delay)
 			armed = true
 		}
@@ -353,39 +380,68 @@ func (l *lineage) write(r *result, dir string, seed, epoch uint64, tr *model.Tra
 	if opened.IsZero() {
 		r.boot, r.write = time.Since(v.started), 0
 	}
-	r.phase, r.syncs, r.truncs, r.grows, r.shrinks = tr.Phase, tr.Syncs, tr.Truncates, tr.Grows, tr.Shrinks
-	r.publishes, r.spills, r.ahead = tr.Publishes, tr.Spills, tr.Ahead()
+	tr.report(r)
 	r.fallback = timedOut.Load()
 	switch {
-	case tr.Err != nil:
-		return tr.Err
+	case tr.failed() != nil:
+		return tr.failed()
 	case !v.wasKilled() && !started:
 		return fmt.Errorf("writer: %w (qemu: %v)", errNoInit, werr)
 	case !v.wasKilled():
 		return fmt.Errorf("the writer's machine stopped by itself: %v", werr)
 	case opened.IsZero() && r.fallback:
-		return fmt.Errorf("the writer did not open the array in %v", bootTimeout)
+		return fmt.Errorf("the writer did not open the array or log in %v", bootTimeout)
 	}
 	return nil
 }
 
-// check boots the checker on the disk and reads its verdict.
-func (l *lineage) check(r *result, dir string, seed, epoch uint64, x model.Expect) error {
+// scenario returns the kernel command-line words that say what the trial
+// writes and checks, and where.
+func (r *result) scenario() []string {
+	if r.log {
+		return []string{"powercut.scenario=log", "powercut.file=" + logPath}
+	}
+	return []string{"powercut.scenario=array", "powercut.file=" + arrayPath}
+}
+
+// takeVerdict takes a line of the checker's console, taken telling
+// whether a verdict came already, and reports whether it was the first, with whether it passed and, if not, what it found
+// and why.
+func (r *result) takeVerdict(line string, taken bool) (ok, pass bool, found, reason string) {
+	if taken {
+		return false, false, "", ""
+	}
+	if r.log {
+		v, ok := model.ParseLogVerdict(line)
+		if ok {
+			r.logVerdict = v
+		}
+		return ok, v.Pass, v.Found, v.Reason
+	}
+	v, ok := model.ParseVerdict(line)
+	if ok {
+		r.verdict = v
+	}
+	return ok, v.Pass, v.Found, v.Reason
+}
+
+// check boots the checker on the disk, with the expectation arg, and
+// reads its verdict.
+func (l *lineage) check(r *result, dir string, seed, epoch uint64, arg string) error {
 	start := time.Now()
 	v, err := startVM(l.root, l.setup, l.disk, filepath.Join(dir, "checker.log"), nil,
-		"powercut.role=checker", "powercut.file="+arrayPath, fmt.Sprint("powercut.seed=", seed), fmt.Sprint("powercut.epoch=", epoch),
-		"powercut.expect="+x.Arg())
+		append(r.scenario(), "powercut.role=checker", fmt.Sprint("powercut.seed=", seed), fmt.Sprint("powercut.epoch=", epoch),
+			"powercut.expect="+arg)...)
 	if err != nil {
 		return err
 	}
 	timeout := time.AfterFunc(checkTimeout, v.kill)
-	var verdict *model.Verdict
-	var guestErr, mountErr string
-	started, mountNeedsFsck := false, false
+	var guestErr, mountErr, found, reason string
+	started, mountNeedsFsck, verdict, pass := false, false, false, false
 	for line := range v.lines {
 		started = started || line == model.Started
-		if vd, ok := model.ParseVerdict(line); ok && verdict == nil {
-			verdict = &vd
+		if ok, p, f, why := r.takeVerdict(line, verdict); ok {
+			verdict, pass, found, reason = true, p, f, why
 		}
 		if strings.HasPrefix(line, model.Error+" ") {
 			guestErr = line
@@ -401,17 +457,14 @@ func (l *lineage) check(r *result, dir string, seed, epoch uint64, x model.Expec
 	switch {
 	case v.wasKilled():
 		return fmt.Errorf("the checker did not finish in %v", checkTimeout)
-	case verdict == nil && !started:
+	case !verdict && !started:
 		return fmt.Errorf("checker: %w (qemu: %v)", errNoInit, werr)
-	case verdict == nil && mountNeedsFsck:
+	case !verdict && mountNeedsFsck:
 		return fmt.Errorf("checker: %w: %s", errNeedsFsck, mountErr)
-	case verdict == nil:
+	case !verdict:
 		return fmt.Errorf("the checker gave no verdict: %s (qemu: %v)", guestErr, werr)
-	}
-	r.verdict = *verdict
-	switch {
-	case !verdict.Pass:
-		return fmt.Errorf("found %s: %s", verdict.Found, verdict.Reason)
+	case !pass:
+		return fmt.Errorf("found %s: %s", found, reason)
 	case guestErr != "":
 		return fmt.Errorf("checker: %s", guestErr)
 	}
