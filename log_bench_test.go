@@ -18,7 +18,7 @@ import (
 // baseline in the same run, side by side (the two taking turns: ABBA, or
 // records of one stream), and reports both as metrics of its own, so that
 //
-//	go test -run='^$' -bench='^BenchmarkLog' -benchtime=1x -count=10 . | tee log.txt
+//	go test -run='^$' -bench='^BenchmarkLog' -benchtime=1x -count=10 -timeout=1h . | tee log.txt
 //	benchstat log.txt
 //
 // prints each metric's median over the runs and its spread.
@@ -92,19 +92,19 @@ func reportQuantiles(b *testing.B, name string, durations []time.Duration) float
 }
 
 // BenchmarkLogAppend appends logAppendRecs records one at a time (256
-// segments' worth, 17 MiB, with segments of 64 KiB), the loop a user
-// writes, to a Log that rolls to a new segment every seg bytes, and
-// to one Array that Syncs before each record where the log rolls (a roll
-// syncs the segment it rolls past): the same records, made durable at the
-// same points. Each is timed from its open to its close, which syncs the
+// segments' worth, 16 MiB, with segments of 64 KiB), the loop a user
+// writes, to a Log that rolls to a new segment every seg bytes, and to one
+// Array that Syncs before each record where the log rolls (a roll syncs
+// the segment it rolls past): the same records, made durable at the same
+// points. Each is timed from its open to its close, which syncs the
 // records after the last roll, unmaps the files and cuts them to their
 // last record; each starts from nothing (the log's directory, the array's
 // file removed outside the timing). An array and each segment double
 // their capacity as they grow, and give back what is left over at Close
 // (4Mi records fill the array's exactly). An iteration runs each twice
-// (ABBA). It runs on the disk and in
-// memory (benchFileSystems), with segments of 64 KiB, 1 MiB and 16 MiB,
-// and reports ns/record of each and log's time over array's.
+// (ABBA). It runs on the disk and in memory (benchFileSystems), with
+// segments of 64 KiB, 1 MiB and 16 MiB, and reports ns/record of each and
+// log's time over array's.
 func BenchmarkLogAppend(b *testing.B) {
 	for _, fsys := range benchFileSystems() {
 		for _, seg := range []int64{64 << 10, 1 << 20, 16 << 20} {
@@ -352,7 +352,8 @@ const (
 // that open a segment (first-…) and the others (inside-…); and it splits
 // the first's into the writer's part, from its timestamp until its Append,
 // which rolls, returns (first-writer-…), and the reader's, from then until
-// it sees it (first-reader-…), the part that compares with inside-…. Linux
+// it sees it (first-reader-…, which may be below 0: the Append wakes the
+// reader before it returns), the part that compares with inside-…. Linux
 // only (sharedClock).
 func BenchmarkLogFollowLatency(b *testing.B) {
 	if !sharedClock {
