@@ -15,7 +15,13 @@ import (
 // Wine; so files must be closed and unmapped by then, which it checks.
 func tempDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "mmap-test-")
+	return tempDirIn(t, "")
+}
+
+// tempDirIn is tempDir in the directory parent (os.TempDir if "").
+func tempDirIn(t testing.TB, parent string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(parent, "mmap-test-")
 	if err != nil {
 		t.Fatal(err)
 	}

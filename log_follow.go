@@ -233,9 +233,14 @@ func (l *Log[T]) next(ctx context.Context, s *segment[T], i int64) (*segment[T],
 			return s, nil
 		}
 	}
-	// Into the next segment: First as it is now.
-	if err := l.look(); err != nil {
-		return s, wrapErr("follow", l.dir, err)
+	// Into the next segment, with First as it is now. The segments the
+	// reader last listed hold i (Wait saw End pass it), and stand unless a
+	// drop has moved First since (segments come only after the newest):
+	// only then is the directory listed again.
+	if dropTo, _, ok := l.state(); !ok || dropTo != l.first.Load() {
+		if err := l.look(); err != nil {
+			return s, wrapErr("follow", l.dir, err)
+		}
 	}
 	n, err := l.segmentOf(i)
 	if err != nil {

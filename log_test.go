@@ -464,3 +464,66 @@ func TestLogReaderEdges(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLogFollowLists: a follower lists the log's directory once for each
+// segment the writer rolls to while it waits, none for the segments it
+// listed already and reads on into, and again when a drop has moved
+// First, which it then names.
+func TestLogFollowLists(t *testing.T) {
+	dir := t.TempDir()
+	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(10), WithAutoPublish())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustCloseLog(t, w)
+	appendLog(t, w, 0, 50)
+	r, err := OpenLog[rec](dir, RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustCloseLog(t, r)
+	lists := 0
+	defer func(old func(string) ([]os.DirEntry, error)) { readDir = old }(readDir)
+	readDir = func(dir string) ([]os.DirEntry, error) {
+		lists++
+		return os.ReadDir(dir)
+	}
+	next, stop := iter.Pull2(r.Follow(context.Background(), 0))
+	defer stop()
+	pull := func(from, to int64) {
+		t.Helper()
+		for i := from; i < to; i++ {
+			if got, err, _ := next(); err != nil || got != logRec(i) {
+				t.Fatalf("Follow, record %d: %+v, %v", i, got, err)
+			}
+		}
+	}
+	pull(0, 50)
+	if lists != 0 {
+		t.Errorf("reading on into 4 segments listed at open: %d listings; want none", lists)
+	}
+	lists = 0
+	for i := int64(50); i < 100; i++ {
+		appendLog(t, w, i, i+1)
+		pull(i, i+1)
+	}
+	if lists != 5 {
+		t.Errorf("following the writer across 5 rolls: %d listings; want 5", lists)
+	}
+	appendLog(t, w, 100, 130)
+	if err := r.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	lists = 0
+	pull(100, 110)
+	if err := w.DropBefore(125); err != nil {
+		t.Fatal(err)
+	}
+	var ie *IndexError
+	if _, err, _ := next(); !errors.As(err, &ie) || ie.First != 120 {
+		t.Errorf("Follow into a dropped segment: %v; want an IndexError naming First 120", err)
+	}
+	if lists != 1 {
+		t.Errorf("reading on into a segment after a drop: %d listings; want 1", lists)
+	}
+}

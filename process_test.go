@@ -58,6 +58,8 @@ func runChild(role, path string) int {
 		err = stampReader(path)
 	case "floor-reader":
 		err = floorReader(path)
+	case "log-stamp-reader":
+		err = logStampReader(path)
 	case "check-follower":
 		err = checkFollower(path)
 	case "waiter":
