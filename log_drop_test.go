@@ -277,17 +277,15 @@ func TestLogTrimAfterReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantSegment(t, dir, 20, true, true, "rolled past while the reader had it open, after a Sync")
-	untrimmed = sizeAt(t, segPathIn(dir, 20))
 	stop()
 	mustCloseLog(t, r)
 	wantSegment(t, dir, 20, true, true, "the reader closed, before the writer's Sync")
 	if err := w.Sync(); err != nil {
 		t.Fatal(err)
 	}
+	// A roll made segment 20 its full size at once: its trim removes the
+	// sidecar, and leaves no spare room.
 	checkClosedFile(t, segPathIn(dir, 20), 10)
-	if trimmed := sizeAt(t, segPathIn(dir, 20)); untrimmed <= trimmed {
-		t.Errorf("segment 20 rolled past while the reader had it open: %d bytes, and %d once trimmed; want spare room cut", untrimmed, trimmed)
-	}
 }
 
 // sizeAt returns the size of the file at path.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/typedmmap/mmap/internal/fileid"
 )
@@ -122,12 +123,24 @@ func (l *Log[T]) openSegment(s *segment[T]) error {
 		opts = []Option{WithSpin(l.spin)}
 	}
 	a, err := Open[T](l.segPath(s.first), RDONLY, opts...)
+	// On Windows, the writer removing the file holds it for a moment, and
+	// an open then fails as for a file in use: once it is gone, the open
+	// finds nothing (a dropped segment); a file that stays was not being
+	// removed, and the error stands.
+	for wait := time.Duration(0); removalHeld(err) && wait < removalWait; wait += time.Millisecond {
+		time.Sleep(time.Millisecond)
+		a, err = Open[T](l.segPath(s.first), RDONLY, opts...)
+	}
 	if err != nil {
 		return err
 	}
 	s.arr = a
 	return nil
 }
+
+// removalWait is how long a reader waits for a segment file that it
+// cannot open, as for a file in use, to go (openSegment).
+const removalWait = 100 * time.Millisecond
 
 // state reads log.meta's state, opening log.meta if the reader has not.
 func (l *Log[T]) state() (dropTo int64, closed, ok bool) {

@@ -265,6 +265,11 @@ func (l *Log[T]) roll() error {
 	if err != nil {
 		return err
 	}
+	// The writer filled the segment before: this one gets its full size at
+	// once, in one piece on the disk, instead of growing by doubling as it
+	// fills. Where the disk has not that much room, it grows as records
+	// come, and Append says when the disk is full.
+	cur.Grow(l.w.perRecords)
 	l.mu.Lock()
 	l.w.cur, l.w.curFirst = cur, next
 	l.segs = append(l.segs, &segment[T]{first: next})
