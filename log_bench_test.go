@@ -99,9 +99,10 @@ func reportQuantiles(b *testing.B, name string, durations []time.Duration) float
 // points. Each is timed from its open to its close, which syncs the
 // records after the last roll, unmaps the files and cuts them to their
 // last record; each starts from nothing (the log's directory, the array's
-// file removed outside the timing). An array and each segment double
-// their capacity as they grow, and give back what is left over at Close
-// (4Mi records fill the array's exactly). An iteration runs each twice
+// file removed outside the timing). The array and the log's first segment
+// double their capacity as they grow; a segment made by a roll has its
+// full size at once. Each gives back what is left over at Close (4Mi
+// records fill the array's exactly). An iteration runs each twice
 // (ABBA). It runs on the disk and in memory (benchFileSystems), with
 // segments of 64 KiB, 1 MiB and 16 MiB, and reports ns/record of each and
 // log's time over array's.
