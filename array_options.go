@@ -70,20 +70,6 @@ func WithSpin(d time.Duration) Option {
 	return func(o *options) { o.spin = d; o.give("WithSpin", "a reader", "a log's reader") }
 }
 
-// WithSegmentRecords makes a log's writer roll to a new segment once the
-// newest holds n records. For a log's writer ([OpenLog] with RDWR).
-func WithSegmentRecords(n int) Option {
-	return func(o *options) { o.segmentRecords = n; o.give("WithSegmentRecords", "a log's writer") }
-}
-
-// WithSegmentBytes makes a log's writer roll to a new segment once the
-// newest holds n bytes of records (at least one record). The default is
-// 64 MiB. With [WithSegmentRecords] too, whichever is reached first rolls.
-// For a log's writer ([OpenLog] with RDWR).
-func WithSegmentBytes(n int64) Option {
-	return func(o *options) { o.segmentBytes = n; o.give("WithSegmentBytes", "a log's writer") }
-}
-
 // optionsFor applies opts for who: "Create", "a writer" (Open with RDWR),
 // "a reader", "a log's writer" or "a log's reader", refusing the ones that
 // are not for who. Create takes what a writer takes.

@@ -106,6 +106,20 @@ const (
 	defaultSegmentBytes = 64 << 20
 )
 
+// WithSegmentRecords makes a log's writer roll to a new segment once the
+// newest holds n records. For a log's writer ([OpenLog] with RDWR).
+func WithSegmentRecords(n int) Option {
+	return func(o *options) { o.segmentRecords = n; o.give("WithSegmentRecords", "a log's writer") }
+}
+
+// WithSegmentBytes makes a log's writer roll to a new segment once the
+// newest holds n bytes of records (at least one record). The default is
+// 64 MiB. With [WithSegmentRecords] too, whichever is reached first rolls.
+// For a log's writer ([OpenLog] with RDWR).
+func WithSegmentBytes(n int64) Option {
+	return func(o *options) { o.segmentBytes = n; o.give("WithSegmentBytes", "a log's writer") }
+}
+
 // segmentName is the name of the segment whose first record has index
 // first.
 func segmentName(first int64) string { return fmt.Sprintf("%020d.npy", first) }
