@@ -470,7 +470,7 @@ func TestLogReaderEdges(t *testing.T) {
 // listed already and reads on into, and again when a drop has moved
 // First, which it then names.
 func TestLogFollowLists(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(10), WithAutoPublish())
 	if err != nil {
 		t.Fatal(err)
