@@ -88,6 +88,9 @@ func TestMismatch(t *testing.T) {
 		{"numpy's bool", "'|b1'", "'|u1'", "the record", "numpy's bool", false},
 		{"fewer fields", "[('a', '<f8')]", "[('a', '<f8'), ('b', '<f8')]", "the record", "1 fields, the Go type 2", false},
 		{"padding of another size", "[('a', '|u1'), ('', '|V3')]", "[('a', '|u1'), ('', '|V7')]", "(padding 1)", "'|V3'", false},
+		{"sizes with leading zeros, which numpy reads as the sizes", "[('a', '<i08'), ('s', [('b', '|u1'), ('', '|V07')])]", "[('a', '<i8'), ('s', [('b', '|u1'), ('', '|V7')])]", "", "", false},
+		{"single bytes, whose byte order numpy drops", "[('a', '<u1'), ('', '>V3'), ('s', '<S4')]", "[('a', '|u1'), ('', '|V3'), ('s', '|S4')]", "", "", false},
+		{"a unit with a size with a leading zero", "[('t', '<M08[us]')]", "[('t', '<M8[ns]')]", "t", "the file has '<M08[us]', the Go type '<M8[ns]'", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := mismatch(parse(c.got).Merged(), parse(c.want).Merged(), "")

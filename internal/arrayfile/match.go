@@ -126,7 +126,7 @@ func mismatch(got, want npy.DType, path string) difference {
 		return difference{path: orRecord(path), why: "the file has a number, the Go type a struct"}
 	}
 	if !got.Structured() {
-		if got.Str == want.Str {
+		if sameNumber(got, want) {
 			return difference{}
 		}
 		why := fmt.Sprintf("the file has %s, the Go type %s", npy.Quote(got.Str), npy.Quote(want.Str))
@@ -160,6 +160,28 @@ func mismatch(got, want npy.DType, path string) difference {
 		}
 	}
 	return difference{}
+}
+
+// sameNumber reports whether got and want, plain types, are the same as
+// numpy reads them: a size with leading zeros ('|V02') is the size ('|V2'),
+// and a type of single bytes has no byte order ('<V2' is '|V2').
+func sameNumber(got, want npy.DType) bool {
+	if got.Str == want.Str {
+		return true
+	}
+	gOrder, gKind, gSize := got.Parts()
+	wOrder, wKind, wSize := want.Parts()
+	bytewise := strings.IndexByte("VSab?", gKind) >= 0 || (gKind == 'i' || gKind == 'u') && gSize == 1
+	return gSize > 0 && (gOrder == wOrder || bytewise) && gKind == wKind && gSize == wSize && unitOf(got.Str) == unitOf(want.Str)
+}
+
+// unitOf returns the unit of a datetime64 or timedelta64 type ("[ns]" of
+// "<M8[ns]"), or "".
+func unitOf(s string) string {
+	if i := strings.IndexByte(s, '['); i >= 0 {
+		return s[i:]
+	}
+	return ""
 }
 
 func orRecord(path string) string {
