@@ -105,7 +105,7 @@ func leaves(d npy.DType, path string, off int, out *[]leaf) {
 		n := product(f.Shape)
 		switch {
 		case f.Padding():
-		case f.Type.Structured() && f.Shape == nil:
+		case f.Type.Structured() && len(f.Shape) == 0:
 			leaves(f.Type, fpath, off, out)
 		case f.Type.Structured() && n <= maxElems:
 			for k := range n {
