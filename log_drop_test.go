@@ -89,18 +89,7 @@ func checkHeld(t *testing.T, dir string, first int64) {
 // passed removes both.
 func TestLogDropUnderFollow(t *testing.T) {
 	windows := runtime.GOOS == "windows"
-	dir := tempDir(t)
-	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(10), WithAutoPublish())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mustCloseLog(t, w)
-	appendLog(t, w, 0, 25)
-	r, err := OpenLog[rec](dir, RDONLY)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mustCloseLog(t, r)
+	dir, w, r := logPair(t, 25)
 	next, stop := iter.Pull2(r.Follow(context.Background(), 3))
 	defer stop()
 	if got, err, _ := next(); err != nil || got != logRec(3) {
@@ -116,7 +105,7 @@ func TestLogDropUnderFollow(t *testing.T) {
 	if w.First() != 20 || r.First() != 20 {
 		t.Errorf("after DropBefore(25) under a Follow: the writer's First %d, the reader's %d; want 20, at once", w.First(), r.First())
 	}
-	_, err = r.At(5)
+	_, err := r.At(5)
 	wantIndexError(t, err, 20, "At(5) in the dropped segment that a Follow reads")
 	// Segments 0 and 10 were rolled past before the reader opened the log:
 	// trimmed, no sidecar.
@@ -165,18 +154,7 @@ func TestLogDropUnderFollow(t *testing.T) {
 // next Sync.
 func TestLogDropUnderChunks(t *testing.T) {
 	windows := runtime.GOOS == "windows"
-	dir := tempDir(t)
-	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(10), WithAutoPublish())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mustCloseLog(t, w)
-	appendLog(t, w, 0, 35)
-	r, err := OpenLog[rec](dir, RDONLY)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mustCloseLog(t, r)
+	dir, w, r := logPair(t, 35)
 
 	var read []rec
 	for chunk, err := range r.Chunks(10, 25) {
@@ -215,7 +193,7 @@ func TestLogDropUnderChunks(t *testing.T) {
 	if r.First() != 20 {
 		t.Errorf("the reader's First after a Refresh: %d, want 20", r.First())
 	}
-	_, err = r.At(15)
+	_, err := r.At(15)
 	wantIndexError(t, err, 20, "At(15) after the drop")
 	wantSegment(t, dir, 10, windows, false, "after the reader's Refresh, before the writer's Sync")
 	if err := w.Sync(); err != nil {
@@ -231,17 +209,7 @@ func TestLogDropUnderChunks(t *testing.T) {
 // segment; the reader closed), the writer's next Sync leaves an exact
 // .npy: no sidecar, the header and the records.
 func TestLogTrimAfterReader(t *testing.T) {
-	dir := tempDir(t)
-	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(10), WithAutoPublish())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mustCloseLog(t, w)
-	appendLog(t, w, 0, 5)
-	r, err := OpenLog[rec](dir, RDONLY)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, w, r := logPair(t, 5)
 	next, stop := iter.Pull2(r.Follow(context.Background(), 0))
 	defer stop()
 	if got, err, _ := next(); err != nil || got != logRec(0) {
