@@ -222,8 +222,12 @@ func TestLogRetention(t *testing.T) {
 	if err := w.KeepNewest(15); err != nil || w.First() != 60 {
 		t.Errorf("KeepNewest(15) of [40, 75): %v, First %d; want 60", err, w.First())
 	}
-	if err := w.KeepNewestBytes(24 * 16); err != nil || w.First() != 60 {
-		t.Errorf("KeepNewestBytes(16 records): %v, First %d; want 60", err, w.First())
+	appendLog(t, w, 75, 95)
+	if err := w.KeepNewestBytes(24*25 + 1); err != nil || w.First() != 60 {
+		t.Errorf("KeepNewestBytes(25 records and a byte) of [60, 95): %v, First %d; want 60", err, w.First())
+	}
+	if err := w.KeepNewestBytes(24 * 25); err != nil || w.First() != 70 {
+		t.Errorf("KeepNewestBytes(25 records) of [60, 95): %v, First %d; want 70", err, w.First())
 	}
 	if err := w.KeepNewest(-1); !errors.Is(err, ErrInvalid) {
 		t.Errorf("KeepNewest(-1): %v; want ErrInvalid", err)
