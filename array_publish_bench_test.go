@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -208,12 +209,19 @@ func stampReader(path string) error {
 		return err
 	}
 	defer a.Close()
+	return followStamps(n, func(ctx context.Context) iter.Seq2[stamped, error] { return a.Follow(ctx, 0) })
+}
+
+// followStamps says "open", follows the n records that follow yields,
+// stamped with the writer's clock, from the first, and writes each one's
+// latency to stdout (writeLatencies).
+func followStamps(n int, follow func(context.Context) iter.Seq2[stamped, error]) error {
 	lat := make([]int64, n)
 	fmt.Println("open")
 	ctx, cancel := context.WithTimeout(context.Background(), childTimeout)
 	defer cancel()
 	seen := 0
-	for r, err := range a.Follow(ctx, 0) {
+	for r, err := range follow(ctx) {
 		now := monotonic()
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"slices"
@@ -429,24 +430,5 @@ func logStampReader(dir string) error {
 		return err
 	}
 	defer l.Close()
-	lat := make([]int64, n)
-	fmt.Println("open")
-	ctx, cancel := context.WithTimeout(context.Background(), childTimeout)
-	defer cancel()
-	seen := 0
-	for r, err := range l.Follow(ctx, 0) {
-		now := monotonic()
-		if err != nil {
-			return err
-		}
-		if seen == n || r.I != uint64(seen) {
-			return fmt.Errorf("record %d is %+v", seen, r)
-		}
-		lat[seen] = now - r.Mono
-		seen++
-	}
-	if seen != n {
-		return fmt.Errorf("saw %d records; want %d", seen, n)
-	}
-	return writeLatencies(lat)
+	return followStamps(n, func(ctx context.Context) iter.Seq2[stamped, error] { return l.Follow(ctx, 0) })
 }
