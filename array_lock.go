@@ -99,15 +99,10 @@ func retryLocked(lock func() error) error {
 }
 
 // writerHeld reports whether a writer has the file open: whether its lock
-// on the file is held (inodeLocked), or where the OS has no such lock,
-// the lock on its sidecar, side if the reader has it open. A lock that
-// cannot be asked about is taken, shared, and released at once.
+// on the file is held (inodeHeld), or where the OS has no such lock, the
+// lock on its sidecar, side if the reader has it open (lockHeld).
 func (a *Array[T]) writerHeld(side *sidecar) (bool, error) {
-	var held bool
-	err := withFD(a.f, func(fd uintptr) (err error) {
-		held, err = inodeLocked(fd)
-		return err
-	})
+	held, err := inodeHeld(a.f)
 	if !errors.Is(err, errors.ErrUnsupported) {
 		return held, err
 	}
@@ -126,7 +121,26 @@ func (a *Array[T]) writerHeld(side *sidecar) (bool, error) {
 		}
 		defer f.Close()
 	}
-	err = withFD(f, func(fd uintptr) error { return lockFile(fd, false) })
+	return lockHeld(f, false)
+}
+
+// inodeHeld reports whether a writer's lock on the file itself
+// (lockInode) is held on f, without taking a lock; ErrUnsupported where
+// the OS cannot ask.
+func inodeHeld(f *os.File) (bool, error) {
+	var held bool
+	err := withFD(f, func(fd uintptr) (err error) {
+		held, err = inodeLocked(fd)
+		return err
+	})
+	return held, err
+}
+
+// lockHeld reports whether a lock on the whole of f (lockFile) keeps out
+// a shared one, or with exclusive any one: it takes that lock, and
+// releases it at once.
+func lockHeld(f *os.File, exclusive bool) (bool, error) {
+	err := withFD(f, func(fd uintptr) error { return lockFile(fd, exclusive) })
 	switch {
 	case errors.Is(err, ErrLocked):
 		return true, nil

@@ -145,12 +145,5 @@ func readersHold(path string) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
-	err = withFD(f, func(fd uintptr) error { return lockFile(fd, true) })
-	if errors.Is(err, ErrLocked) {
-		return true, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return false, withFD(f, unlockFile)
+	return lockHeld(f, true)
 }

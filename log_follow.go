@@ -100,7 +100,7 @@ func (l *Log[T]) ended() error {
 	meta := l.meta
 	l.mu.Unlock()
 	if meta != nil {
-		held, err := lockHeld(meta)
+		held, err := logHeld(meta)
 		if err != nil || held {
 			return err
 		}
@@ -111,26 +111,15 @@ func (l *Log[T]) ended() error {
 	return wrapErr("wait", l.dir, errorf(ErrWriterDied, "the log's writer died at index %d; the records it published stay, and a writer that opens the log goes on after them (WaitWriter)", l.End()))
 }
 
-// lockHeld reports whether a log's writer holds its lock on f, log.meta
-// (lockLog). A lock that cannot be asked about is taken, shared, and
-// released at once.
-func lockHeld(f *os.File) (bool, error) {
-	var held bool
-	err := withFD(f, func(fd uintptr) (err error) {
-		held, err = inodeLocked(fd)
-		return err
-	})
-	if !errors.Is(err, errors.ErrUnsupported) {
-		return held, err
+// logHeld reports whether a log's writer holds its lock on f, log.meta
+// (lockLog): the lock on the file itself, or where the OS has none, on
+// the whole file.
+func logHeld(f *os.File) (bool, error) {
+	held, err := inodeHeld(f)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return lockHeld(f, false)
 	}
-	err = withFD(f, func(fd uintptr) error { return lockFile(fd, false) })
-	switch {
-	case errors.Is(err, ErrLocked):
-		return true, nil
-	case err != nil:
-		return false, err
-	}
-	return false, withFD(f, unlockFile)
+	return held, err
 }
 
 // WaitWriter returns once a writer has the log open, or has had it since
@@ -152,7 +141,7 @@ func (l *Log[T]) WaitWriter(ctx context.Context) error {
 			return wrapErr("wait", l.dir, err)
 		}
 		if meta != nil {
-			held, err := lockHeld(meta)
+			held, err := logHeld(meta)
 			if err != nil || held {
 				return err
 			}
