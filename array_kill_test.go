@@ -115,12 +115,18 @@ func openUntilStdinCloses(path string) (*Array[rec], context.Context, error) {
 		return nil, nil, err
 	}
 	fmt.Println("open")
+	return a, untilStdinCloses(), nil
+}
+
+// untilStdinCloses returns a context that ends when the child process's
+// stdin closes: its parent tells it to stop.
+func untilStdinCloses() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		io.Copy(io.Discard, os.Stdin)
 		cancel()
 	}()
-	return a, ctx, nil
+	return ctx
 }
 
 // TestKillWriterWithReaders kills a writer that publishes between its

@@ -39,11 +39,7 @@ func logFollower(dir string) error {
 	}
 	defer l.Close()
 	fmt.Println("open")
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		io.Copy(io.Discard, os.Stdin)
-		cancel()
-	}()
+	ctx := untilStdinCloses()
 	gens := map[int64]uint32{}
 	next, missed := l.First(), int64(0)
 	for ctx.Err() == nil {
