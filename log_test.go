@@ -232,6 +232,9 @@ func TestLogRetention(t *testing.T) {
 	if err := w.KeepNewest(-1); !errors.Is(err, ErrInvalid) {
 		t.Errorf("KeepNewest(-1): %v; want ErrInvalid", err)
 	}
+	if err := w.KeepNewestBytes(-1); !errors.Is(err, ErrInvalid) {
+		t.Errorf("KeepNewestBytes(-1): %v; want ErrInvalid", err)
+	}
 }
 
 // TestLogFollow follows a writer across rolls and drops, to the end of the
