@@ -35,6 +35,11 @@ func (a *Array[T]) Close() error {
 	return errors.Join(wrapErr("close", a.path, err), a.release())
 }
 
+// announceEnd shows the readers that the writer appends no more, ahead of
+// its Close: a log's roll does, so that its followers go on to the next
+// segment while the Close finishes in another goroutine.
+func (a *Array[T]) announceEnd() { a.side.publish(a.w.count, true) }
+
 // trim cuts the file to its last record and removes the sidecar, if no
 // reader has the file open.
 func (a *Array[T]) trim() error {

@@ -94,6 +94,19 @@ type logWriter[T any] struct {
 	dropTo     int64    // segments below it are dropped; some may not be removed yet
 	untrimmed  []int64  // the segments rolled past that still have a sidecar and spare room
 	choresAt   time.Time
+	// spare is the next segment, made ahead under a temporary name, which
+	// the next roll renames into place; "" if there is none.
+	spare string
+	// job is the end of the last roll, running in another goroutine
+	// (afterRoll); nil once collected.
+	job chan rolled
+}
+
+// rolled is what the end of a roll did.
+type rolled struct {
+	first int64  // the segment rolled past; -1 for none
+	spare string // the spare it made for the next roll, or ""
+	err   error
 }
 
 // The files of a log's directory besides its segments.
@@ -271,8 +284,13 @@ func (l *Log[T]) Close() error {
 	}
 	var err error
 	if l.writable && l.w.cur != nil {
+		err = l.collect(true)
+		if l.w.spare != "" {
+			err = errors.Join(err, os.Remove(l.w.spare))
+			l.w.spare = ""
+		}
 		l.end.Store(l.End())
-		err = l.writeState(l.w.dropTo, true)
+		err = errors.Join(err, l.writeState(l.w.dropTo, true))
 		err = errors.Join(err, l.w.cur.Close())
 		if l.hasSidecar(l.w.curFirst) {
 			l.w.untrimmed = append(l.w.untrimmed, l.w.curFirst)

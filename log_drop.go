@@ -26,6 +26,9 @@ func (l *Log[T]) DropBefore(i int64) error {
 	if err := l.usable(true); err != nil {
 		return err
 	}
+	if err := l.collect(true); err != nil {
+		return wrapErr("drop", l.dir, err)
+	}
 	firsts := make([]int64, len(l.segs))
 	for j, s := range l.segs {
 		firsts[j] = s.first
@@ -68,6 +71,9 @@ func (l *Log[T]) KeepNewestBytes(n int64) error {
 // reader has open.
 func (l *Log[T]) chores() error {
 	l.w.choresAt = time.Now()
+	if err := l.collect(false); err != nil {
+		return err
+	}
 	for len(l.segs) > 1 && l.segs[0].first < l.w.dropTo {
 		first := l.segs[0].first
 		if err := l.remove(first); err != nil {

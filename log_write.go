@@ -66,7 +66,11 @@ func (l *Log[T]) openWriter(o options) error {
 	if err := l.writeState(l.w.dropTo, false); err != nil {
 		return err
 	}
-	return l.chores()
+	if err := l.chores(); err != nil {
+		return err
+	}
+	l.afterRoll(nil, -1, newest+int64(l.w.perRecords))
+	return nil
 }
 
 // oneName refuses the segment at path if it has a second name (a hard
@@ -187,36 +191,46 @@ func (l *Log[T]) tidy() ([]int64, error) {
 	return firsts, nil
 }
 
-// makeSegment makes an empty segment that starts at first: an exact .npy
-// file of no records, written under a temporary name, made durable, and
-// renamed into place, so that no one ever sees the name with anything
-// else; then it makes the new name durable.
+// makeSegment makes an empty segment that starts at first (prepare), and
+// renames it into place and makes its name durable.
 func (l *Log[T]) makeSegment(first int64) error {
-	hdr, _, err := newHeader(l.t, 0)
+	tmp, err := l.prepare(first)
 	if err != nil {
 		return err
 	}
-	path := l.segPath(first)
-	tmp := path + ".tmp"
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Rename(tmp, l.segPath(first)); err != nil {
+		os.Remove(tmp)
 		return err
+	}
+	return syncDir(l.dir)
+}
+
+// prepare makes an empty segment, to start at first: an exact .npy file
+// of no records, written under a temporary name (which it returns) and
+// made durable, so that once it is renamed into place no one ever sees
+// its name with anything else.
+func (l *Log[T]) prepare(first int64) (string, error) {
+	hdr, _, err := newHeader(l.t, 0)
+	if err != nil {
+		return "", err
+	}
+	tmp := l.segPath(first) + ".tmp"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
 	}
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, l.w.perm)
 	if err != nil {
-		return err
+		return "", err
 	}
 	_, err = f.Write(hdr)
 	if err == nil {
 		err = f.Sync()
 	}
-	if err = errors.Join(err, f.Close()); err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
+	if err = errors.Join(err, f.Close()); err != nil {
 		os.Remove(tmp)
-		return err
+		return "", err
 	}
-	return syncDir(l.dir)
+	return tmp, nil
 }
 
 // Append appends records to the newest segment, rolling to a new segment
@@ -245,16 +259,34 @@ func (l *Log[T]) Append(v ...T) error {
 	}
 }
 
-// roll makes the newest segment durable, makes the next one, and closes
-// the newest, in that order: a reader that finds a segment closed finds
-// the next one there (FORMAT.md, "Rolling").
+// roll makes the newest segment durable, puts the next one in place, and
+// ends the newest, in that order: a reader that finds a segment ended finds
+// the next one there (FORMAT.md, "Rolling"). It waits for the disk only to
+// sync the newest segment; the rest goes on in another goroutine
+// (afterRoll), which the next roll, Sync, drop and Close wait for.
 func (l *Log[T]) roll() error {
 	old, oldFirst := l.w.cur, l.w.curFirst
 	next := oldFirst + int64(old.Len())
 	if err := old.Sync(); err != nil {
 		return err
 	}
-	if err := l.makeSegment(next); err != nil {
+	// The last roll's segment's name is durable before this one's.
+	if err := l.collect(true); err != nil {
+		return err
+	}
+	if err := l.chores(); err != nil {
+		return err
+	}
+	tmp := l.w.spare
+	l.w.spare = ""
+	if tmp == "" {
+		var err error
+		if tmp, err = l.prepare(next); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, l.segPath(next)); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	cur, err := Open[T](l.segPath(next), RDWR, l.w.opts...)
@@ -270,13 +302,56 @@ func (l *Log[T]) roll() error {
 	l.w.cur, l.w.curFirst = cur, next
 	l.segs = append(l.segs, &segment[T]{first: next})
 	l.mu.Unlock()
-	if err := old.Close(); err != nil {
-		return err
+	old.announceEnd()
+	l.afterRoll(old, oldFirst, next+int64(l.w.perRecords))
+	return nil
+}
+
+// afterRoll finishes a roll in another goroutine: it makes the new
+// segment's name durable, closes the segment rolled past (old, which
+// starts at oldFirst; Close trims it if no reader has it), and makes a
+// spare segment for the next roll, to start at spareFirst. After the
+// writer's open, with old nil, it makes the spare only. The writer
+// collects what it did (collect).
+func (l *Log[T]) afterRoll(old *Array[T], oldFirst, spareFirst int64) {
+	job := make(chan rolled, 1)
+	l.w.job = job
+	go func() {
+		r := rolled{first: oldFirst}
+		if old != nil {
+			r.err = errors.Join(syncDir(l.dir), old.Close())
+		}
+		if r.err == nil {
+			// A spare that could not be made is made again by the roll,
+			// which reports why it could not.
+			r.spare, _ = l.prepare(spareFirst)
+		}
+		job <- r
+	}()
+}
+
+// collect takes what the last roll's goroutine did, waiting for it with
+// wait; without, only if it is done. It reports the goroutine's error.
+func (l *Log[T]) collect(wait bool) error {
+	if l.w.job == nil {
+		return nil
 	}
-	if l.hasSidecar(oldFirst) {
-		l.w.untrimmed = append(l.w.untrimmed, oldFirst)
+	var r rolled
+	if wait {
+		r = <-l.w.job
+	} else {
+		select {
+		case r = <-l.w.job:
+		default:
+			return nil
+		}
 	}
-	return l.chores()
+	l.w.job = nil
+	l.w.spare = r.spare
+	if r.first >= 0 && l.hasSidecar(r.first) {
+		l.w.untrimmed = append(l.w.untrimmed, r.first)
+	}
+	return r.err
 }
 
 // Publish shows the records appended so far to readers in other
@@ -288,7 +363,7 @@ func (l *Log[T]) Publish() error {
 	if err := l.w.cur.Publish(); err != nil {
 		return err
 	}
-	if len(l.w.untrimmed) > 0 || len(l.segs) > 1 && l.segs[0].first < l.w.dropTo {
+	if l.w.job != nil || len(l.w.untrimmed) > 0 || len(l.segs) > 1 && l.segs[0].first < l.w.dropTo {
 		if time.Since(l.w.choresAt) >= choresEvery {
 			return wrapErr("publish", l.dir, l.chores())
 		}
@@ -305,6 +380,10 @@ func (l *Log[T]) Sync() error {
 	}
 	if err := l.w.cur.Sync(); err != nil {
 		return err
+	}
+	// The newest segment's name is durable too (afterRoll).
+	if err := l.collect(true); err != nil {
+		return wrapErr("sync", l.dir, err)
 	}
 	return wrapErr("sync", l.dir, l.chores())
 }
