@@ -526,3 +526,86 @@ func TestLogFollowLists(t *testing.T) {
 		t.Errorf("reading on into a segment after a drop: %d listings; want 1", lists)
 	}
 }
+
+// TestLogRollCutShort opens a log as a crash inside a roll can leave it:
+// the newest segment made, empty, and the one before it short, its sync
+// not finished. Readers end the log in the short segment, and the next
+// writer removes the empty one and appends on from there. A newest
+// segment that holds records after a short one is no such state: readers
+// refuse to read across the gap, and the writer removes nothing.
+func TestLogRollCutShort(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		newest int // records in the segment planted at 20
+	}{{"empty newest", 0}, {"newest with records", 3}} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := tempDir(t)
+			w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(10))
+			if err != nil {
+				t.Fatal(err)
+			}
+			appendLog(t, w, 0, 15)
+			mustCloseLog(t, w)
+			a, err := Create[rec](filepath.Join(dir, segmentName(20)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range int64(c.newest) {
+				if err := a.Append(logRec(20 + i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := a.Close(); err != nil {
+				t.Fatal(err)
+			}
+			r, err := OpenLog[rec](dir, RDONLY)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeLogOnce(t, r)
+			recs, err := r.Read(0, r.End())
+			if c.newest > 0 {
+				if r.End() != 23 || !errors.Is(err, ErrFormat) {
+					t.Fatalf("End %d, Read: %v; want 23 and ErrFormat across the gap", r.End(), err)
+				}
+				w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(10))
+				if err != nil {
+					t.Fatal(err)
+				}
+				mustCloseLog(t, w)
+				if got := segmentFiles(t, dir); len(got) != 3 {
+					t.Fatalf("segments %v after a writer; want the three kept", got)
+				}
+				return
+			}
+			if err != nil || r.End() != 15 {
+				t.Fatalf("End %d, Read: %v; want 15", r.End(), err)
+			}
+			checkLogRecs(t, recs, 0)
+			var ie *IndexError
+			if _, err := r.At(15); !errors.As(err, &ie) {
+				t.Fatalf("At(15): %v; want an IndexError", err)
+			}
+			w, err = OpenLog[rec](dir, RDWR, WithSegmentRecords(10))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w.End() != 15 {
+				t.Fatalf("the writer opened at End %d; want 15", w.End())
+			}
+			if got := segmentFiles(t, dir); !slices.Equal(got, []string{segmentName(0), segmentName(10)}) {
+				t.Fatalf("segments %v; want the empty one removed", got)
+			}
+			appendLog(t, w, 15, 30)
+			mustCloseLog(t, w)
+			if err := r.Refresh(); err != nil || r.End() != 30 {
+				t.Fatalf("Refresh: %v, End %d; want 30", err, r.End())
+			}
+			recs, err = r.Read(0, 30)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkLogRecs(t, recs, 0)
+		})
+	}
+}
