@@ -96,10 +96,10 @@ func reportQuantiles(b *testing.B, name string, durations []time.Duration) float
 // segments' worth, 16 MiB, with segments of 64 KiB), the loop a user
 // writes, to a Log that rolls to a new segment every seg bytes, and to one
 // Array that Syncs before each record where the log rolls (a roll syncs
-// the segment it rolls past): the same records, made durable at the same
-// points. Each is timed from its open to its close, which syncs the
-// records after the last roll, unmaps the files and cuts them to their
-// last record; each starts from nothing (the log's directory, the array's
+// the segment it rolls past, beside the appends that follow): the same
+// records, made durable at the same points. Each is timed from its open
+// to its close, which syncs the records after the last roll, unmaps the
+// files and cuts them to their last record; each starts from nothing (the log's directory, the array's
 // file removed outside the timing). The array and the log's first segment
 // double their capacity as they grow; a segment made by a roll has its
 // full size at once. Each gives back what is left over at Close (4Mi
