@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -193,5 +194,57 @@ print(len(got), got['time'].dtype)
 `, paths...)
 	if out != "120 datetime64[ns]" {
 		t.Errorf("dask and pandas read %q; want 120 rows with a datetime64[ns] column", out)
+	}
+}
+
+// TestNumpyStringFields opens numpy's 'U4' and 'S8' fields: a Go type that
+// holds them in untagged arrays is refused, saying what tag to give each,
+// and the type with those tags maps them.
+func TestNumpyStringFields(t *testing.T) {
+	path := filepath.Join(tempDir(t), "strings.npy")
+	python(t, `
+a = np.zeros(3, [('Name', sys.argv[2] + 'U4'), ('Code', 'S8')])
+a['Name'] = ['ab', '\u00e9', 'wxyz']
+a['Code'] = [b'x', b'12345678', b'']
+np.save(sys.argv[1], a)
+`, path, string(npy.HostOrder))
+	type untagged struct {
+		Name [4]rune
+		Code [8]byte
+	}
+	type codeUntagged struct {
+		Name [4]rune `npy:",U"`
+		Code [8]byte
+	}
+	const (
+		askU = "Name: the file has shape [], the Go type [4] (a unicode string, which a field of a Go struct holds as [4]rune tagged `npy:\",U\"`)"
+		askS = "Code: the file has shape [], the Go type [8] (a byte string, which a field of a Go struct holds as [8]byte tagged `npy:\",S\"`)"
+	)
+	for _, c := range []struct {
+		what string
+		err  error
+		says string
+	}{
+		{"Open with both untagged", errOf(Open[untagged](path, RDONLY)), askU},
+		{"Open with Code untagged", errOf(Open[codeUntagged](path, RDONLY)), askS},
+		{"ReadRecords with both untagged", errOf(ReadRecords[untagged](path, 0, 3)), askU},
+	} {
+		if !errSays(c.err, ErrType, c.says) {
+			t.Errorf("%s: got %v; want ErrType saying %q", c.what, c.err, c.says)
+		}
+	}
+
+	type tagged struct {
+		Name [4]rune `npy:",U"`
+		Code [8]byte `npy:",S"`
+	}
+	want := []tagged{
+		{Name: [4]rune{'a', 'b'}, Code: [8]byte{'x'}},
+		{Name: [4]rune{'é'}, Code: [8]byte{'1', '2', '3', '4', '5', '6', '7', '8'}},
+		{Name: [4]rune{'w', 'x', 'y', 'z'}},
+	}
+	a := mustOpen[tagged](t, path, RDONLY)
+	if got := a.Items(); !slices.Equal(got, want) {
+		t.Errorf("the tagged type reads %q; want %q", got, want)
 	}
 }

@@ -84,7 +84,9 @@ func TestMismatch(t *testing.T) {
 		{"structured and plain", "[('a', '<f8')]", "'<f8'", "the record", "the file has a struct, the Go type a number", false},
 		{"plain and structured", "'<f8'", "[('a', '<f8')]", "the record", "the file has a number, the Go type a struct", false},
 		{"objects", "[('a', '|O')]", "[('a', '<i8')]", "a", "Python objects, which no flat Go type maps", false},
-		{"a unicode string", "[('s', '<U4')]", "[('s', '<u4', (4,))]", "s", "shape []", false},
+		{"a unicode string in an untagged [4]rune", "[('s', '<U4')]", "[('s', '<i4', (4,))]", "s", "the file has shape [], the Go type [4] (a unicode string, which a field of a Go struct holds as [4]rune tagged `npy:\",U\"`)", false},
+		{"a unicode string in an untagged [4]uint32", "[('s', '<U4')]", "[('s', '<u4', (4,))]", "s", "the Go type [4] (a unicode string, which a field of a Go struct holds as [4]rune tagged `npy:\",U\"`)", false},
+		{"a byte string in an untagged [8]byte", "[('s', '|S8')]", "[('s', '|u1', (8,))]", "s", "the file has shape [], the Go type [8] (a byte string, which a field of a Go struct holds as [8]byte tagged `npy:\",S\"`)", false},
 		{"numpy's bool", "'|b1'", "'|u1'", "the record", "numpy's bool", false},
 		{"fewer fields", "[('a', '<f8')]", "[('a', '<f8'), ('b', '<f8')]", "the record", "1 fields, the Go type 2", false},
 		{"padding of another size", "[('a', '|u1'), ('', '|V3')]", "[('a', '|u1'), ('', '|V7')]", "(padding 1)", "'|V3'", false},
@@ -99,6 +101,13 @@ func TestMismatch(t *testing.T) {
 				t.Errorf("got %q, %q, %v; want %q, %q, %v", path, why, other, c.path, c.why, c.otherOrder)
 			}
 		})
+	}
+	// A Go array that does not hold the string as it is gets no advice to tag it.
+	for _, want := range []string{"[('s', '<u4', (5,))]", "[('s', '<u2', (4,))]", "[('s', '<u4', (2, 2))]"} {
+		const bare = "the file has shape [], the Go type "
+		if d := mismatch(parse("[('s', '<U4')]"), parse(want), ""); !strings.HasPrefix(d.why, bare) || strings.Contains(d.why, "tagged") {
+			t.Errorf("'<U4' and %s: got %q; want %q and the Go type's shape alone", want, d.why, bare)
+		}
 	}
 }
 
