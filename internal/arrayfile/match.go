@@ -162,6 +162,21 @@ func mismatch(got, want npy.DType, path string) difference {
 	return difference{}
 }
 
+// recordOf is want, the numpy type of a Go record, as it holds records of
+// the numpy type file: a struct of one field whose tag asks for a plain
+// type (AsOf) holds a plain file of that type, as numpy saves a column's
+// values, whatever the field's name, for its bytes are the field's, and no
+// other Go type holds them. Any other want is itself.
+func recordOf(file, want npy.DType) npy.DType {
+	if file.Structured() || len(want.Fields) != 1 || want.Fields[0].Shape != nil {
+		return want
+	}
+	if as, _ := AsOf(want.Fields[0].Type); as == "" {
+		return want
+	}
+	return want.Fields[0].Type
+}
+
 // otherShape says how a field of numpy type got in shape gotShape differs
 // from a Go field of numpy type want in shape wantShape, and how to ask for
 // the file's string when the Go field holds it untagged: a [n]byte for

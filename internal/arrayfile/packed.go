@@ -27,7 +27,7 @@ type Run struct{ File, Go, Size int }
 func Plan(file npy.DType, t Type) ([]Run, *Refusal) {
 	var got, want []leaf
 	leaves(file, "", 0, &got)
-	leaves(t.DType, "", 0, &want)
+	leaves(recordOf(file, t.DType), "", 0, &want)
 	for i := range max(len(got), len(want)) {
 		var d difference
 		switch {
