@@ -197,7 +197,10 @@ func (a *Array[T]) minCapacity(n int) int { return max(n, minCapacityBytes/a.l.s
 // names count, and so do an array type's dimensions) or the other byte order
 // ([ErrByteOrder]), one whose records would start at an offset not aligned
 // for T ([ErrAlignment]), and one that is not a valid .npy file or counts
-// more records than it holds ([ErrFormat]).
+// more records than it holds ([ErrFormat]). A plain file of numpy's
+// datetime64, timedelta64, bool or fixed strings, as numpy saves a column's
+// values, holds records of a struct of one field whose tag asks for that
+// type, whatever the field's name: struct{ T int64 `npy:",M8[ns]"` }.
 //
 // The writer of a file that another program wrote changes records in place;
 // it can append as long as the header has room to count them, as numpy 1.24

@@ -417,6 +417,14 @@ func TestDescr(t *testing.T) {
 		Flags uint8
 		_     [7]byte
 	}
+	type asked struct {
+		When int64   `npy:"when,M8[ns]"`
+		Took int64   `npy:",m8[us]"`
+		Name [4]rune `npy:"name,U"`
+		Code [3]byte `npy:",S"`
+		OK   uint8   `npy:",?"`
+		_    [4]byte
+	}
 	o := string(npy.HostOrder)
 	for _, c := range []struct {
 		got  func() (string, error)
@@ -428,6 +436,7 @@ func TestDescr(t *testing.T) {
 		{Descr[[768]float32], "'" + o + "f4'"},
 		{Descr[rec], strings.ReplaceAll(recDescr, "<", o)},
 		{Descr[tagged], "[('time', '" + o + "i8'), ('Pos', [('X', '" + o + "f4'), ('Y', '" + o + "f4')], (2,)), ('Flags', '|u1'), ('', '|V7')]"},
+		{Descr[asked], "[('when', '" + o + "M8[ns]'), ('Took', '" + o + "m8[us]'), ('name', '" + o + "U4'), ('Code', '|S3'), ('OK', '|b1'), ('', '|V4')]"},
 	} {
 		if got, err := c.got(); got != c.want || err != nil {
 			t.Errorf("got %s, %v; want %s", got, err, c.want)

@@ -247,7 +247,7 @@ func ExampleOpen() {
 
 func ExampleDescr() {
 	type Tick struct {
-		When  int64   `npy:"time"`
+		When  int64   `npy:"time,M8[ns]"` // named time in numpy, a datetime64[ns]
 		Price float64 // the Go name, when there is no tag
 		Size  [2]uint32
 	}
@@ -257,7 +257,7 @@ func ExampleDescr() {
 	}
 	fmt.Println(strings.ReplaceAll(descr, ">", "<")) // as on a little-endian host
 	// Output:
-	// [('time', '<i8'), ('Price', '<f8'), ('Size', '<u4', (2,))]
+	// [('time', '<M8[ns]'), ('Price', '<f8'), ('Size', '<u4', (2,))]
 }
 
 func ExampleArray_Follow() {

@@ -3,7 +3,9 @@ package mmap
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -194,4 +196,141 @@ print(len(got), got['time'].dtype)
 	if out != "120 datetime64[ns]" {
 		t.Errorf("dask and pandas read %q; want 120 rows with a datetime64[ns] column", out)
 	}
+}
+
+// TestNumpyStringFields opens numpy's 'U4' and 'S8' fields: a Go type that
+// holds them in untagged arrays is refused, saying what tag to give each,
+// and the type with those tags maps them.
+func TestNumpyStringFields(t *testing.T) {
+	path := filepath.Join(tempDir(t), "strings.npy")
+	python(t, `
+a = np.zeros(3, [('Name', sys.argv[2] + 'U4'), ('Code', 'S8')])
+a['Name'] = ['ab', '\u00e9', 'wxyz']
+a['Code'] = [b'x', b'12345678', b'']
+np.save(sys.argv[1], a)
+`, path, string(npy.HostOrder))
+	type untagged struct {
+		Name [4]rune
+		Code [8]byte
+	}
+	type codeUntagged struct {
+		Name [4]rune `npy:",U"`
+		Code [8]byte
+	}
+	const (
+		askU = "Name: the file has shape [], the Go type [4] (a unicode string, which a field of a Go struct holds as [4]rune tagged `npy:\",U\"`)"
+		askS = "Code: the file has shape [], the Go type [8] (a byte string, which a field of a Go struct holds as [8]byte tagged `npy:\",S\"`)"
+	)
+	for _, c := range []struct {
+		what string
+		err  error
+		says string
+	}{
+		{"Open with both untagged", errOf(Open[untagged](path, RDONLY)), askU},
+		{"Open with Code untagged", errOf(Open[codeUntagged](path, RDONLY)), askS},
+		{"ReadRecords with both untagged", errOf(ReadRecords[untagged](path, 0, 3)), askU},
+	} {
+		if !errSays(c.err, ErrType, c.says) {
+			t.Errorf("%s: got %v; want ErrType saying %q", c.what, c.err, c.says)
+		}
+	}
+
+	type tagged struct {
+		Name [4]rune `npy:",U"`
+		Code [8]byte `npy:",S"`
+	}
+	want := []tagged{
+		{Name: [4]rune{'a', 'b'}, Code: [8]byte{'x'}},
+		{Name: [4]rune{'é'}, Code: [8]byte{'1', '2', '3', '4', '5', '6', '7', '8'}},
+		{Name: [4]rune{'w', 'x', 'y', 'z'}},
+	}
+	a := mustOpen[tagged](t, path, RDONLY)
+	if got := a.Items(); !slices.Equal(got, want) {
+		t.Errorf("the tagged type reads %q; want %q", got, want)
+	}
+}
+
+// TestNumpyPlainColumns opens the plain arrays numpy saves of a column's
+// values (np.save(f, df['time'].values)): a Go type of the bytes alone is
+// refused, saying which struct of one tagged field holds them, and that
+// struct maps them, reads them, and appends to them; the file keeps its
+// plain descr.
+func TestNumpyPlainColumns(t *testing.T) {
+	dir := tempDir(t)
+	p := func(name string) string { return filepath.Join(dir, name+".npy") }
+	python(t, `
+d, o = sys.argv[1], sys.argv[2]
+np.save(d + '/time.npy', np.array(['2026-12-03T12:00', 'NaT', '1970-01-01'], dtype=o + 'M8[ns]'))
+np.save(d + '/ok.npy', np.array([True, False, True]))
+np.save(d + '/code.npy', np.array([b'x', b'12345678', b''], dtype='S8'))
+np.save(d + '/name.npy', np.array(['ab', '\u00e9', 'wxyz'], dtype=o + 'U4'))
+np.save(d + '/n.npy', np.arange(3, dtype=o + 'i8'))
+`, dir, string(npy.HostOrder))
+
+	type when struct {
+		T int64 `npy:"time,M8[ns]"`
+	}
+	type ok struct {
+		OK uint8 `npy:",?"`
+	}
+	type code struct {
+		C [8]byte `npy:",S"`
+	}
+	type name struct {
+		N [4]rune `npy:",U"`
+	}
+	nat := int64(math.MinInt64)
+	checkRecords(t, p("time"), []when{{frameStart.UnixNano()}, {nat}, {0}}, when{42})
+	checkRecords(t, p("ok"), []ok{{1}, {0}, {1}}, ok{1})
+	checkRecords(t, p("code"), []code{{[8]byte{'x'}}, {[8]byte{'1', '2', '3', '4', '5', '6', '7', '8'}}, {}}, code{[8]byte{'y'}})
+	checkRecords(t, p("name"), []name{{[4]rune{'a', 'b'}}, {[4]rune{'é'}}, {[4]rune{'w', 'x', 'y', 'z'}}}, name{[4]rune{'z'}})
+	want := strings.ReplaceAll("<M8[ns] 1970-01-01T00:00:00.000000042\n|b1 True\n|S8 b'y'\n<U4 z", "<", string(npy.HostOrder))
+	if got := python(t, `
+for n in sys.argv[2:]:
+    a = np.load(sys.argv[1] + '/' + n + '.npy')
+    print(a.dtype.str, a[-1])
+`, dir, "time", "ok", "code", "name"); got != want {
+		t.Errorf("numpy reads the plain files after the appends as\n%s\nwant\n%s", got, want)
+	}
+
+	type number struct{ N int64 }
+	type micros struct {
+		T int64 `npy:",M8[us]"`
+	}
+	for _, c := range []struct {
+		what string
+		err  error
+		says string
+	}{
+		{"datetime64 as int64", errOf(Open[int64](p("time"), RDONLY)), "a datetime64, which a field of a Go struct holds as int64 tagged `npy:\",M8[ns]\"`"},
+		{"bool as uint8", errOf(Open[uint8](p("ok"), RDONLY)), "numpy's bool, which a field of a Go struct holds as uint8 tagged `npy:\",?\"`"},
+		{"U4 as [4]rune", errOf(Open[[4]rune](p("name"), RDONLY)), "a unicode string, which a field of a Go struct holds as [4]rune tagged `npy:\",U\"`"},
+		{"datetime64[ns] as another unit", errOf(Open[micros](p("time"), RDONLY)), "the file has '<M8[ns]', the Go type '<M8[us]'"},
+		{"numbers as a struct of one number", errOf(Open[number](p("n"), RDONLY)), "the file has a number, the Go type a struct"},
+	} {
+		c.says = strings.ReplaceAll(c.says, "'<", "'"+string(npy.HostOrder))
+		if !errSays(c.err, ErrType, c.says) {
+			t.Errorf("%s: got %v; want ErrType saying %q", c.what, c.err, c.says)
+		}
+	}
+	if d, err := Descr[when](); err != nil || d != "[('time', '"+string(npy.HostOrder)+"M8[ns]')]" {
+		t.Errorf("Descr of a struct of one tagged field: %s, %v; want a struct's descr", d, err)
+	}
+}
+
+// checkRecords opens the file at path as records of T, checks that they
+// are want, as ReadRecords reads them too, and appends one more.
+func checkRecords[T comparable](t *testing.T, path string, want []T, more T) {
+	t.Helper()
+	if got := mustOpen[T](t, path, RDONLY).Items(); !slices.Equal(got, want) {
+		t.Errorf("%s: Open reads %v; want %v", filepath.Base(path), got, want)
+	}
+	if got, err := ReadRecords[T](path, 0, len(want)); err != nil || !slices.Equal(got, want) {
+		t.Errorf("%s: ReadRecords reads %v, %v; want %v", filepath.Base(path), got, err, want)
+	}
+	w := mustOpen[T](t, path, RDWR)
+	if err := w.Append(more); err != nil {
+		t.Fatalf("%s: Append: %v", filepath.Base(path), err)
+	}
+	mustClose(t, w)
 }

@@ -84,7 +84,9 @@ func TestMismatch(t *testing.T) {
 		{"structured and plain", "[('a', '<f8')]", "'<f8'", "the record", "the file has a struct, the Go type a number", false},
 		{"plain and structured", "'<f8'", "[('a', '<f8')]", "the record", "the file has a number, the Go type a struct", false},
 		{"objects", "[('a', '|O')]", "[('a', '<i8')]", "a", "Python objects, which no flat Go type maps", false},
-		{"a unicode string", "[('s', '<U4')]", "[('s', '<u4', (4,))]", "s", "shape []", false},
+		{"a unicode string in an untagged [4]rune", "[('s', '<U4')]", "[('s', '<i4', (4,))]", "s", "the file has shape [], the Go type [4] (a unicode string, which a field of a Go struct holds as [4]rune tagged `npy:\",U\"`)", false},
+		{"a unicode string in an untagged [4]uint32", "[('s', '<U4')]", "[('s', '<u4', (4,))]", "s", "the Go type [4] (a unicode string, which a field of a Go struct holds as [4]rune tagged `npy:\",U\"`)", false},
+		{"a byte string in an untagged [8]byte", "[('s', '|S8')]", "[('s', '|u1', (8,))]", "s", "the file has shape [], the Go type [8] (a byte string, which a field of a Go struct holds as [8]byte tagged `npy:\",S\"`)", false},
 		{"numpy's bool", "'|b1'", "'|u1'", "the record", "numpy's bool", false},
 		{"fewer fields", "[('a', '<f8')]", "[('a', '<f8'), ('b', '<f8')]", "the record", "1 fields, the Go type 2", false},
 		{"padding of another size", "[('a', '|u1'), ('', '|V3')]", "[('a', '|u1'), ('', '|V7')]", "(padding 1)", "'|V3'", false},
@@ -99,6 +101,13 @@ func TestMismatch(t *testing.T) {
 				t.Errorf("got %q, %q, %v; want %q, %q, %v", path, why, other, c.path, c.why, c.otherOrder)
 			}
 		})
+	}
+	// A Go array that does not hold the string as it is gets no advice to tag it.
+	for _, want := range []string{"[('s', '<u4', (5,))]", "[('s', '<u2', (4,))]", "[('s', '<u4', (2, 2))]"} {
+		const bare = "the file has shape [], the Go type "
+		if d := mismatch(parse("[('s', '<U4')]"), parse(want), ""); !strings.HasPrefix(d.why, bare) || strings.Contains(d.why, "tagged") {
+			t.Errorf("'<U4' and %s: got %q; want %q and the Go type's shape alone", want, d.why, bare)
+		}
 	}
 }
 
@@ -376,7 +385,9 @@ func TestGoTypeOf(t *testing.T) {
 		{"[('type', '<M8[s]'), ('x', '<i8')]", "(2,)", "struct { F0 int64 `npy:\"type,M8[s]\"`; x int64 }"},
 		{"[('a,b', '<i8'), (',', '|b1'), ('', '|V7')]", "(2,)", "struct { F0 int64 `npy:\"a,b,\"`; F1 uint8 `npy:\",,?\"`; _ [7]byte }"},
 		{"[('s', '|S3', (2,))]", "(2,)", "field s[i]: '|S3' is a byte string, which a field of a Go struct holds as [3]byte tagged `npy:\",S\"`"},
-		{"'<M8[ns]'", "(2,)", "'<M8[ns]' is a datetime64, which a field of a Go struct holds as int64 tagged `npy:\",M8[ns]\"`"},
+		{"'<M8[ns]'", "(2,)", "struct { F0 int64 `npy:\",M8[ns]\"` }"},
+		{"'|S8'", "(2, 3)", "[3]struct { F0 [8]byte `npy:\",S\"` }"},
+		{"'<M8[7s]'", "(2,)", "'<M8[7s]' is a datetime64, which no flat Go type maps"},
 		{"[('t', '<M8[7s]')]", "(2,)", "field t: '<M8[7s]' is a datetime64, which no flat Go type maps"},
 		{"[('v', '|V4')]", "(2,)", "raw bytes (numpy's void), which a Go type holds only as unnamed padding, a `_ [4]byte` field"},
 	} {
@@ -392,7 +403,7 @@ func TestGoTypeOf(t *testing.T) {
 			t.Errorf("%s: refused %v; want %q", c.descr, r, want)
 		case r == nil && (g.String() != want || typ.Name != want):
 			t.Errorf("%s: got %s (%s); want %s", c.descr, g, typ.Name, want)
-		case r == nil && typ.DType.String() != h.DType.Merged().String():
+		case r == nil && recordOf(h.DType, typ.DType).String() != h.DType.Merged().String():
 			t.Errorf("%s: the Go type %s is numpy's %s", c.descr, g, typ.DType)
 		}
 	}

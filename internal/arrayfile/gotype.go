@@ -111,11 +111,16 @@ func GoTypeOf(h *npy.Header) (*GoType, Type, *Refusal) {
 }
 
 // fromDType returns the Go type of numpy type d, the type of the field at
-// path ("" for the record), or why there is none.
+// path ("" for the record), or why there is none. A record of a plain type
+// that only a tagged field holds is a struct of that field (recordOf).
 func fromDType(d npy.DType, path string) (*GoType, string) {
 	if !d.Structured() {
 		if k, ok := numberKinds[d.Str]; ok {
 			return &GoType{kind: k}, ""
+		}
+		if ft, as := asGoType(d); ft != nil && path == "" {
+			name, tag := goName("", 0, nil, as)
+			return &GoType{kind: flat.Struct, fields: []flat.Field{{Name: name, Tag: tag, Type: ft}}}, ""
 		}
 		why := Unmappable(d)
 		switch _, kind, size := d.Parts(); {

@@ -153,13 +153,50 @@ func mismatch(got, want npy.DType, path string) difference {
 		case g.Name != w.Name:
 			return difference{path: fpath, why: fmt.Sprintf("field %d is named %s in the file, %s in the Go type", i, npy.Quote(g.Name), npy.Quote(w.Name))}
 		case !slices.Equal(g.Shape, w.Shape):
-			return difference{path: fpath, why: fmt.Sprintf("the file has shape %v, the Go type %v", g.Shape, w.Shape)}
+			return difference{path: fpath, why: otherShape(g.Type, g.Shape, w.Type, w.Shape)}
 		}
 		if d := mismatch(g.Type, w.Type, fpath); d.path != "" {
 			return d
 		}
 	}
 	return difference{}
+}
+
+// recordOf is want, the numpy type of a Go record, as it holds records of
+// the numpy type file: a struct of one field whose tag asks for a plain
+// type (AsOf) holds a plain file of that type, as numpy saves a column's
+// values, whatever the field's name, for its bytes are the field's, and no
+// other Go type holds them. Any other want is itself.
+func recordOf(file, want npy.DType) npy.DType {
+	if file.Structured() || len(want.Fields) != 1 || want.Fields[0].Shape != nil {
+		return want
+	}
+	if as, _ := AsOf(want.Fields[0].Type); as == "" {
+		return want
+	}
+	return want.Fields[0].Type
+}
+
+// otherShape says how a field of numpy type got in shape gotShape differs
+// from a Go field of numpy type want in shape wantShape, and how to ask for
+// the file's string when the Go field holds it untagged: a [n]byte for
+// 'S<n>', a [n]rune, [n]int32 or [n]uint32 for 'U<n>'.
+func otherShape(got npy.DType, gotShape []int, want npy.DType, wantShape []int) string {
+	why := fmt.Sprintf("the file has shape %v, the Go type %v", gotShape, wantShape)
+	as, _ := AsOf(got)
+	_, _, n := got.Parts()
+	_, kind, size := want.Parts()
+	holds := false // whether the Go field's elements are the string's
+	switch as {
+	case "S":
+		holds = kind == 'u' && size == 1
+	case "U":
+		holds = (kind == 'i' || kind == 'u') && size == 4
+	}
+	if holds && gotShape == nil && slices.Equal(wantShape, []int{n}) {
+		why += " (" + Unmappable(got) + ")"
+	}
+	return why
 }
 
 // sameNumber reports whether got and want, plain types, are the same as

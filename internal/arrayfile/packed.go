@@ -27,7 +27,7 @@ type Run struct{ File, Go, Size int }
 func Plan(file npy.DType, t Type) ([]Run, *Refusal) {
 	var got, want []leaf
 	leaves(file, "", 0, &got)
-	leaves(t.DType, "", 0, &want)
+	leaves(recordOf(file, t.DType), "", 0, &want)
 	for i := range max(len(got), len(want)) {
 		var d difference
 		switch {
@@ -38,7 +38,7 @@ func Plan(file npy.DType, t Type) ([]Run, *Refusal) {
 		case got[i].path != want[i].path:
 			d = difference{path: want[i].path, why: fmt.Sprintf("the file has field %s in its place", got[i].path)}
 		case !slices.Equal(got[i].shape, want[i].shape):
-			d = difference{path: want[i].path, why: fmt.Sprintf("the file has shape %v, the Go type %v", got[i].shape, want[i].shape)}
+			d = difference{path: want[i].path, why: otherShape(got[i].typ, got[i].shape, want[i].typ, want[i].shape)}
 		default:
 			d = mismatch(got[i].typ, want[i].typ, want[i].path)
 		}

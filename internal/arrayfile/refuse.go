@@ -184,7 +184,7 @@ func checkRows(h *npy.Header, t *Type) *Refusal {
 
 // checkType refuses records of another type than t.
 func checkType(h *npy.Header, t *Type) *Refusal {
-	d := mismatch(h.DType.Merged(), t.DType, "")
+	d := mismatch(h.DType.Merged(), recordOf(h.DType, t.DType), "")
 	if d.path == "" {
 		return nil
 	}
