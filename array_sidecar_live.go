@@ -99,7 +99,8 @@ const (
 // counts, each with its own write (init), so a word read between two equal
 // readings of the identity is the file's. It may be from an earlier boot:
 // a count that was published and not synced before the machine stopped,
-// which does not hold (start).
+// which does not hold (start), or of version 1, which it does not hold
+// either until a writer writes the sidecar afresh (current).
 func (s *sidecar) live(dev, ino uint64) (word uint64, l liveness) {
 	before := s.identity()
 	when := [2]uint64{atomic.LoadUint64(&s.boot[0]), atomic.LoadUint64(&s.boot[1])}
@@ -108,10 +109,24 @@ func (s *sidecar) live(dev, ino uint64) (word uint64, l liveness) {
 	switch {
 	case before != after || before != [2]uint64{dev, ino}:
 		return 0, liveOtherFile
-	case when != boot.ID() || s.ctl.Version != arrayfile.SidecarVersion:
+	case when != boot.ID() || !s.current(when):
 		return 0, liveOtherBoot
 	}
 	return word, liveOK
+}
+
+// current reports whether the sidecar is of the version that this package
+// writes. A reader may have mapped one of version 1, which the next writer
+// writes afresh as version 2 (init): once the live area names a boot,
+// which a writer of version 2 writes last (start), its control page is
+// read again.
+func (s *sidecar) current(when [2]uint64) bool {
+	if s.ctl.Version != arrayfile.SidecarVersion && when != ([2]uint64{}) {
+		if ctl, err := arrayfile.ParseControl(s.m); err == nil {
+			s.ctl = ctl
+		}
+	}
+	return s.ctl.Version == arrayfile.SidecarVersion
 }
 
 // identity reads the identity that the sidecar's control page records, as
