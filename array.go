@@ -173,7 +173,7 @@ func (a *Array[T]) initialize(hdr []byte, h *npy.Header, capacity int) error {
 	if err := a.setCapacity(a.minCapacity(capacity)); err != nil {
 		return err
 	}
-	if err := a.side.init(a.id.Dev, a.id.Ino, arrayfile.State{Header: hdr, H: h}, true); err != nil {
+	if err := a.side.init(a.id.Dev, a.id.Ino, arrayfile.State{Header: hdr, H: h}); err != nil {
 		return err
 	}
 	if _, err := a.f.WriteAt(hdr, 0); err != nil {
@@ -261,10 +261,7 @@ func (a *Array[T]) openWriter() error {
 			return err
 		}
 	}
-	// A sidecar this Open created only repeats the header, which tells st,
-	// until the first Sync, which waits for it: no older sidecar can come
-	// back in its place.
-	if err := a.side.init(a.id.Dev, a.id.Ino, st, !a.side.created); err != nil {
+	if err := a.side.init(a.id.Dev, a.id.Ino, st); err != nil {
 		return err
 	}
 	if n, ok := a.side.unsynced(st.Count, a.capacity); ok {

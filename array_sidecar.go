@@ -26,7 +26,6 @@ type sidecar struct {
 	locked    bool // the writer's lock is held
 	sleepable bool // a reader may count itself among the sleepers
 	created   bool // the writer created the file, and removes it if its Open fails
-	unflushed bool // init wrote the file and did not wait for it: the first writeSlot does
 
 	// The live area, in m (arrayfile.Live), and the identity of the file
 	// that m describes now.
@@ -241,12 +240,8 @@ func (s *sidecar) validSlots() []arrayfile.Slot {
 
 // init makes the sidecar the writer's for the file dev, ino, whose state
 // st holds: kept as it is when its slots described st, written afresh
-// otherwise, and mapped read-write. A sidecar written afresh is made
-// durable at once with wait; without, at the first writeSlot, which is
-// as safe when the file's header, which tells st too, is durable and no
-// older sidecar was there to come back in a power cut: until then a
-// sidecar cut short is ignored, and the header counts.
-func (s *sidecar) init(dev, ino uint64, st arrayfile.State, wait bool) error {
+// otherwise, and mapped read-write.
+func (s *sidecar) init(dev, ino uint64, st arrayfile.State) error {
 	slotSize := arrayfile.SlotSize(len(st.Header))
 	fresh := st.Seq == 0 || s.ctl.SlotSize != slotSize || s.ctl.Version != arrayfile.SidecarVersion
 	if fresh {
@@ -266,12 +261,9 @@ func (s *sidecar) init(dev, ino uint64, st arrayfile.State, wait bool) error {
 		if _, err := s.f.WriteAt(b[arrayfile.LiveSleepersOffset:], arrayfile.LiveSleepersOffset); err != nil {
 			return err
 		}
-		if wait {
-			if err := s.f.Sync(); err != nil {
-				return err
-			}
+		if err := s.f.Sync(); err != nil {
+			return err
 		}
-		s.unflushed = !wait
 	}
 	m, err := mapRegion(s.f, arrayfile.SidecarSize(slotSize), RDWR, 0, 0, false)
 	if err != nil {
@@ -300,14 +292,9 @@ func (s *sidecar) writeSlot(count int64, header []byte) error {
 	at := s.ctl.SlotOffset(s.next)
 	slot := s.m[at : at+s.ctl.SlotSize]
 	arrayfile.PutSlot(slot, arrayfile.Slot{Seq: s.seq + 1, Count: count, Header: header})
-	flush := slot
-	if s.unflushed {
-		flush = s.m // the whole sidecar, written by init
-	}
-	if err := flush.Flush(); err != nil {
+	if err := slot.Flush(); err != nil {
 		return wrapErr("flush", s.path, err)
 	}
-	s.unflushed = false
 	s.seq++
 	s.next = 1 - s.next
 	return nil
