@@ -276,9 +276,9 @@ func (l *Log[T]) prepare(first int64) (string, error) {
 // whenever it is full: records of one call may go to two or more segments.
 // As [Array.Append], it shows them to readers in other processes after
 // Publish (or at once with WithAutoPublish), and makes them durable at
-// Sync. A roll does not wait for the disk: it syncs and closes the segment
-// it rolls past in another goroutine, whose error, if any, the next roll,
-// Sync, drop or Close returns.
+// Sync. A roll syncs and closes the segment it rolls past in another
+// goroutine, whose error, if any, the next roll, Sync, drop or Close
+// returns.
 func (l *Log[T]) Append(v ...T) error {
 	if err := l.usable(true); err != nil {
 		return err
@@ -302,9 +302,10 @@ func (l *Log[T]) Append(v ...T) error {
 
 // roll puts the next segment in place and ends the newest, in that order:
 // a reader that finds a segment ended finds the next one there (FORMAT.md,
-// "Rolling"). It does not wait for the disk: the segment rolled past is
-// synced and closed in another goroutine (afterRoll), which the next roll,
-// Sync, drop and Close wait for.
+// "Rolling"). It waits for the disk only for the next segment's new
+// sidecar: the segment rolled past is synced and closed in another
+// goroutine (afterRoll), which the next roll, Sync, drop and Close wait
+// for.
 func (l *Log[T]) roll() error {
 	old, oldFirst := l.w.cur, l.w.curFirst
 	next := oldFirst + int64(old.Len())
