@@ -83,34 +83,14 @@ func (l *Log[T]) look() error {
 	}
 	l.first.Store(l.segs[0].first)
 	newest := l.segs[len(l.segs)-1]
-	if err := l.refreshSegment(newest); err != nil {
+	if err := l.openSegment(newest); err != nil {
 		return err
 	}
-	if n := len(l.segs); newest.arr.Len() == 0 && n > 1 {
-		prev := l.segs[n-2]
-		if err := l.refreshSegment(prev); err != nil {
-			return err
-		}
-		if prev.first+int64(prev.arr.Len()) < newest.first {
-			// What a crash leaves of a roll (rollCutShort): the log ends
-			// in prev, and newest is not the log's, until a writer
-			// removes it.
-			l.segs = l.segs[:n-1]
-			l.closeIdle(newest)
-			newest = prev
-		}
+	if err := newest.arr.Refresh(); err != nil {
+		return err
 	}
 	l.end.Store(newest.first + int64(newest.arr.Len()))
 	return nil
-}
-
-// refreshSegment opens the array of s, under mu, if it is not open, and
-// refreshes it.
-func (l *Log[T]) refreshSegment(s *segment[T]) error {
-	if err := l.openSegment(s); err != nil {
-		return err
-	}
-	return s.arr.Refresh()
 }
 
 func cmpInt64(a, b int64) int {

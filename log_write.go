@@ -48,21 +48,6 @@ func (l *Log[T]) openWriter(o options) error {
 		}
 	}
 	l.w.dropTo = kept(firsts, dropTo)[0]
-	if n := len(firsts); n > 1 && firsts[n-2] >= l.w.dropTo {
-		short, err := l.rollCutShort(firsts[n-2], firsts[n-1])
-		if err != nil {
-			return err
-		}
-		if short {
-			if err := l.remove(firsts[n-1]); err != nil {
-				return err
-			}
-			if err := syncDir(l.dir); err != nil {
-				return err
-			}
-			firsts = firsts[:n-1]
-		}
-	}
 	for _, first := range firsts {
 		l.segs = append(l.segs, &segment[T]{first: first})
 		if first >= l.w.dropTo && first != firsts[len(firsts)-1] && l.hasSidecar(first) {
@@ -86,30 +71,6 @@ func (l *Log[T]) openWriter(o options) error {
 	}
 	l.afterRoll(nil, -1, newest+int64(l.w.perRecords))
 	return nil
-}
-
-// rollCutShort reports whether newest, the newest segment, and prev, the
-// one before it, are what a crash leaves of a roll whose sync of prev
-// had not finished: newest holds no records, and prev fewer than newest's
-// name says. The log then ends in prev, and newest is not the log's; a
-// roll makes the next segment's name durable, and a Sync syncs the newest
-// segment's records, only once the segment before is durable, so no other
-// segment can be short, nor newest hold records then.
-func (l *Log[T]) rollCutShort(prev, newest int64) (bool, error) {
-	count := func(first int64) (int64, error) {
-		a, err := Open[T](l.segPath(first), RDONLY)
-		if err != nil {
-			return 0, err
-		}
-		n := int64(a.Len())
-		return n, a.Close()
-	}
-	n, err := count(newest)
-	if err != nil || n > 0 {
-		return false, err
-	}
-	p, err := count(prev)
-	return prev+p < newest, err
 }
 
 // oneName refuses the segment at path if it has a second name (a hard
@@ -276,7 +237,7 @@ func (l *Log[T]) prepare(first int64) (string, error) {
 // whenever it is full: records of one call may go to two or more segments.
 // As [Array.Append], it shows them to readers in other processes after
 // Publish (or at once with WithAutoPublish), and makes them durable at
-// Sync. A roll syncs and closes the segment it rolls past in another
+// Sync. A roll syncs the segment it rolls past, and closes it in another
 // goroutine, whose error, if any, the next roll, Sync, drop or Close
 // returns.
 func (l *Log[T]) Append(v ...T) error {
@@ -300,18 +261,19 @@ func (l *Log[T]) Append(v ...T) error {
 	}
 }
 
-// roll puts the next segment in place and ends the newest, in that order:
-// a reader that finds a segment ended finds the next one there (FORMAT.md,
-// "Rolling"). It waits for the disk only for the next segment's new
-// sidecar: the segment rolled past is synced and closed in another
-// goroutine (afterRoll), which the next roll, Sync, drop and Close wait
-// for.
+// roll makes the newest segment durable, puts the next one in place, and
+// ends the newest, in that order: a reader that finds a segment ended finds
+// the next one there (FORMAT.md, "Rolling"). It waits for the disk to sync
+// the newest segment and for the next one's new sidecar; the rest goes on
+// in another goroutine (afterRoll), which the next roll, Sync, drop and
+// Close wait for.
 func (l *Log[T]) roll() error {
 	old, oldFirst := l.w.cur, l.w.curFirst
 	next := oldFirst + int64(old.Len())
-	// The last roll's segment is durable, and its name, before this one's
-	// name exists: only the newest two segments can be cut short by a
-	// crash (rollCutShort).
+	if err := old.Sync(); err != nil {
+		return err
+	}
+	// The last roll's segment's name is durable before this one's.
 	if err := l.collect(true); err != nil {
 		return err
 	}
@@ -325,12 +287,6 @@ func (l *Log[T]) roll() error {
 		if tmp, err = l.prepare(next); err != nil {
 			return err
 		}
-	}
-	// Readers see every record of the old segment before they see the
-	// next one.
-	if err := old.Publish(); err != nil {
-		os.Remove(tmp)
-		return err
 	}
 	if err := os.Rename(tmp, l.segPath(next)); err != nil {
 		os.Remove(tmp)
@@ -354,9 +310,9 @@ func (l *Log[T]) roll() error {
 	return nil
 }
 
-// afterRoll finishes a roll in another goroutine: it closes the segment
-// rolled past (old, which starts at oldFirst), which syncs it and trims it
-// if no reader has it, makes the new segment's name durable, and makes a
+// afterRoll finishes a roll in another goroutine: it makes the new
+// segment's name durable, closes the segment rolled past (old, which
+// starts at oldFirst; Close trims it if no reader has it), and makes a
 // spare segment for the next roll, to start at spareFirst. After the
 // writer's open, with old nil, it makes the spare only. The writer
 // collects what it did (collect).
@@ -366,7 +322,7 @@ func (l *Log[T]) afterRoll(old *Array[T], oldFirst, spareFirst int64) {
 	go func() {
 		r := rolled{first: oldFirst}
 		if old != nil {
-			r.err = errors.Join(old.Close(), syncDir(l.dir))
+			r.err = errors.Join(syncDir(l.dir), old.Close())
 		}
 		if r.err == nil {
 			// A spare that could not be made is made again by the roll,
@@ -418,20 +374,19 @@ func (l *Log[T]) Publish() error {
 	return nil
 }
 
-// Sync makes the records appended so far durable, as [Array.Sync] does,
-// waiting first for the segment the last roll rolled past, and trims and
-// removes the old segments that readers have left.
+// Sync makes the records appended so far durable, as [Array.Sync] does
+// (the segments rolled past are durable already), and trims and removes
+// the old segments that readers have left.
 func (l *Log[T]) Sync() error {
 	if err := l.usable(true); err != nil {
 		return err
 	}
-	// The segments rolled past are durable, and the newest one's name,
-	// before any record of the newest is (rollCutShort).
-	if err := l.collect(true); err != nil {
-		return wrapErr("sync", l.dir, err)
-	}
 	if err := l.w.cur.Sync(); err != nil {
 		return err
+	}
+	// The newest segment's name is durable too (afterRoll).
+	if err := l.collect(true); err != nil {
+		return wrapErr("sync", l.dir, err)
 	}
 	return wrapErr("sync", l.dir, l.chores())
 }

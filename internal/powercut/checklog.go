@@ -137,15 +137,11 @@ func inspectLog(r *mmap.Log[model.Record], dir string, d logDir, x model.LogExpe
 	if v.Found = x.EndState(end); v.Found == "" {
 		return fmt.Errorf("its End is %d (First %d), want %s", end, first, x.Ends())
 	}
-	short, err := contiguous(dir, segs, first, end)
-	if err != nil {
+	if err := contiguous(dir, segs, first, end); err != nil {
 		return err
 	}
-	if short {
-		v.Short = 1
-	}
 	var c model.RecordCheck
-	err = readAll(r, first, end, x.Promise.Epochs, &c)
+	err := readAll(r, first, end, x.Promise.Epochs, &c)
 	v.Checked, v.Torn, v.Stale = c.Checked, c.Torn, c.Stale
 	return err
 }
@@ -153,44 +149,36 @@ func inspectLog(r *mmap.Log[model.Record], dir string, d logDir, x model.LogExpe
 // contiguous checks that segs, the segments from First on, hold the
 // records [first, end) with no gap and no overlap: the first starts at
 // first, each but the newest holds as many records as the next one's name
-// says, and the newest ends at end; or, where a cut came before a roll's
-// sync of the segment it rolled past finished (short), the newest holds
-// no records and the one before it ends at end. It opens each segment in
-// dir as an array reader.
-func contiguous(dir string, segs []uint64, first, end uint64) (short bool, err error) {
+// says, and the newest ends at end. It opens each segment in dir as an
+// array reader.
+func contiguous(dir string, segs []uint64, first, end uint64) error {
 	if len(segs) == 0 {
 		if first != end {
-			return false, fmt.Errorf("no segments, but [%d, %d)", first, end)
+			return fmt.Errorf("no segments, but [%d, %d)", first, end)
 		}
-		return false, nil
+		return nil
 	}
 	if segs[0] != first {
-		return false, fmt.Errorf("its First is %d, but the oldest segment from it on starts at %d", first, segs[0])
+		return fmt.Errorf("its First is %d, but the oldest segment from it on starts at %d", first, segs[0])
 	}
-	counts := make([]uint64, len(segs))
 	for j, s := range segs {
 		a, err := mmap.Open[model.Record](filepath.Join(dir, segmentName(s)), mmap.RDONLY)
 		if err != nil {
-			return false, fmt.Errorf("segment %s: %w", segmentName(s), err)
+			return fmt.Errorf("segment %s: %w", segmentName(s), err)
 		}
-		counts[j] = uint64(a.Len())
+		n := uint64(a.Len())
 		if err := a.Close(); err != nil {
-			return false, fmt.Errorf("segment %s: close: %v", segmentName(s), err)
+			return fmt.Errorf("segment %s: close: %v", segmentName(s), err)
 		}
-	}
-	if n := len(segs); n > 1 && counts[n-1] == 0 && segs[n-2]+counts[n-2] < segs[n-1] {
-		short, segs = true, segs[:n-1]
-	}
-	for j, s := range segs {
 		next := end
 		if j+1 < len(segs) {
 			next = segs[j+1]
 		}
-		if s+counts[j] != next {
-			return short, fmt.Errorf("segment %s holds %d records, [%d, %d), and the next starts at %d (End %d)", segmentName(s), counts[j], s, s+counts[j], next, end)
+		if s+n != next {
+			return fmt.Errorf("segment %s holds %d records, [%d, %d), and the next starts at %d (End %d)", segmentName(s), n, s, s+n, next, end)
 		}
 	}
-	return short, nil
+	return nil
 }
 
 // readAll reads the records [first, end) with r and checks each against
@@ -285,10 +273,7 @@ func rereadLog(dir string, want model.LogState, v *model.LogVerdict) error {
 	case len(d.other) > 0:
 		return fmt.Errorf("other files: %v", d.other)
 	}
-	if short, err := contiguous(dir, d.segments, first, end); err != nil || short {
-		if err == nil {
-			err = errors.New("the writer left an empty newest segment after a short one")
-		}
+	if err := contiguous(dir, d.segments, first, end); err != nil {
 		return err
 	}
 	for j, s := range d.segments {

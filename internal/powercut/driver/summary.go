@@ -72,11 +72,9 @@ type logSummary struct {
 	inSync, inRoll, inDrop map[string]int
 	// Cuts that left segment files below First (a drop's removals lost),
 	// a segment under its temporary name (a roll's), and sidecars of
-	// segments (not trimmed), and how many of each; and cuts that left a
-	// roll whose sync had not finished.
+	// segments (not trimmed), and how many of each.
 	below, temp, sidecars          int
 	belowN, tempN, sidecarsN       int
-	short                          int
 	segments                       int    // segments the checkers' first readers read
 	checked                        uint64 // records checked
 	torn, stale                    int
@@ -134,7 +132,6 @@ func (s *logSummary) add(r result) {
 			*c.files += c.n
 		}
 	}
-	s.short += v.Short
 	s.segments += v.Segments
 	s.checked += v.Checked
 	s.torn += v.Torn
@@ -155,8 +152,8 @@ func (s *logSummary) print() {
 	fmt.Printf("powercut: log: cuts planned at: %s\n", counts(s.plans))
 	fmt.Printf("powercut: log: cuts by the writer's phase: %s; in a Sync the checker found End at %s; in a rolling Append %s; in a drop First at %s\n",
 		counts(s.phases), counts(s.inSync), counts(s.inRoll), counts(s.inDrop))
-	fmt.Printf("powercut: log: cuts that left segment files below First %d (%d files), a segment under its temporary name %d (%d), sidecars of segments rolled past %d (%d); a roll whose sync had not finished (newest segment empty, the one before short) %d\n",
-		s.below, s.belowN, s.temp, s.tempN, s.sidecars, s.sidecarsN, s.short)
+	fmt.Printf("powercut: log: cuts that left segment files below First %d (%d files), a segment under its temporary name %d (%d), sidecars of segments rolled past %d (%d)\n",
+		s.below, s.belowN, s.temp, s.tempN, s.sidecars, s.sidecarsN)
 	fmt.Printf("powercut: log: cuts while published records were not durable: %d (%d records in all)\n", s.ahead, s.aheadRecords)
 }
 

@@ -140,8 +140,8 @@ func (r result) String() string {
 	v, lv := r.verdict, r.logVerdict
 	switch {
 	case r.err == nil && r.log:
-		s += fmt.Sprintf("PASS found %-7s first %-7s [%d, %d) bound %d, %d segments, below %d temp %d sidecars %d short %d",
-			lv.Found, lv.FirstFound, lv.First, lv.End, lv.Bound, lv.Segments, lv.Below, lv.Temp, lv.Sidecars, lv.Short)
+		s += fmt.Sprintf("PASS found %-7s first %-7s [%d, %d) bound %d, %d segments, below %d temp %d sidecars %d",
+			lv.Found, lv.FirstFound, lv.First, lv.End, lv.Bound, lv.Segments, lv.Below, lv.Temp, lv.Sidecars)
 		if r.follow {
 			s += ", followed"
 		}

@@ -17,7 +17,7 @@ import (
 const (
 	LogOpen  = "logopen"  // logopen FIRST END EPOCH: the log opened (or was created) holding [FIRST, END); appends are in EPOCH
 	Rolling  = "rolling"  // rolling FROM TO: an Append of the records [FROM, TO) starts that rolls to a new segment at least once
-	Rolled   = "rolled"   // rolled FIRST: that Append returned, and the newest segment starts at FIRST; the segments it rolled past may not be durable yet
+	Rolled   = "rolled"   // rolled FIRST: that Append returned, and the newest segment starts at FIRST
 	Dropping = "dropping" // dropping TARGET FIRST: a DropBefore(TARGET), or the KeepNewest that is one, starts, which moves First to FIRST: the first index of the newest segment that starts at or below TARGET, if above First
 	Dropped  = "dropped"  // dropped FIRST: it returned, with First at FIRST
 )
@@ -66,14 +66,14 @@ type LogState struct {
 
 // LogExpect is what the host knows a log must look like after a cut.
 //
-// A roll syncs the segment it rolls past beside the appends that follow,
-// and the next roll, Sync, drop or Close waits for that; the newest
-// segment is an array whose count only a Sync makes durable. So End is
-// exactly the End of the last Sync, drop or Close that returned (the
-// promise); or the End of the Sync in flight (InSync); or, while an Append
-// that rolls is in flight or after one returned, the end of a segment
-// that one of its rolls synced: any index past the promise up to the
-// Append's last (Rolling), or up to the newest segment's first (Rolled). A drop makes the new First durable in log.meta before it
+// Every segment but the newest is durable and full before the next one
+// is made (a roll syncs it first), and the newest is an array whose count
+// only a Sync makes durable. So End, the newest segment's first index plus
+// its count, is exactly the End of the last Sync or roll that returned
+// (the promise); or the End of the Sync in flight (InSync); or, while an
+// Append that rolls is in flight, the end of a segment that one of its
+// rolls synced: any index past the promise up to the Append's last
+// (Rolling). A drop makes the new First durable in log.meta before it
 // removes a file, and readers ignore the segments below it; so First is
 // exactly the First of the last drop that returned, or, while a drop is
 // in flight, the First it moves to (Dropping).
@@ -87,7 +87,6 @@ type LogExpect struct {
 	Promise  LogState
 	InSync   *uint64 // the End of the Sync in flight; nil when none was
 	Rolling  *uint64 // one past the last record of the Append in flight that rolls; nil when none was
-	Rolled   *uint64 // the newest segment's first index, made by a roll that returned since the promise; nil when none was
 	Dropping *uint64 // the First the drop in flight moves to; nil when none was
 }
 
@@ -107,28 +106,15 @@ func (x LogExpect) FirstState(first uint64) string {
 // flight) or "roll" (a roll of the Append in flight), or returns "" if it
 // may not be end.
 func (x LogExpect) EndState(end uint64) string {
-	switch r, ok := x.rollBound(); {
+	switch r := x.Rolling; {
 	case end == x.Promise.End:
 		return "promise"
 	case x.InSync != nil && end == *x.InSync:
 		return "sync"
-	case ok && end > x.Promise.End && end <= r:
+	case r != nil && end > x.Promise.End && end <= *r:
 		return "roll"
 	}
 	return ""
-}
-
-// rollBound returns the highest End that rolls in flight or returned
-// since the promise may have made durable, if any did.
-func (x LogExpect) rollBound() (uint64, bool) {
-	var bound uint64
-	ok := false
-	for _, n := range []*uint64{x.Rolling, x.Rolled} {
-		if n != nil {
-			bound, ok = max(bound, *n), true
-		}
-	}
-	return bound, ok
 }
 
 // Ends returns the Ends the log may have, as a sentence's list.
@@ -137,8 +123,8 @@ func (x LogExpect) Ends() string {
 	if n := x.InSync; n != nil {
 		ends = append(ends, strconv.FormatUint(*n, 10))
 	}
-	if r, ok := x.rollBound(); ok {
-		ends = append(ends, fmt.Sprintf("one in (%d, %d]", x.Promise.End, r))
+	if r := x.Rolling; r != nil {
+		ends = append(ends, fmt.Sprintf("one in (%d, %d]", x.Promise.End, *r))
 	}
 	return strings.Join(ends, " or ")
 }
@@ -161,16 +147,16 @@ func (x LogExpect) Arg() string {
 		}
 		return strconv.FormatUint(*n, 10)
 	}
-	return fmt.Sprintf("%t/%d/%d/%s/%s/%s/%s/%s", x.Fresh, x.Promise.First, x.Promise.End, x.Promise.Epochs,
-		opt(x.InSync), opt(x.Rolling), opt(x.Rolled), opt(x.Dropping))
+	return fmt.Sprintf("%t/%d/%d/%s/%s/%s/%s", x.Fresh, x.Promise.First, x.Promise.End, x.Promise.Epochs,
+		opt(x.InSync), opt(x.Rolling), opt(x.Dropping))
 }
 
 // ParseLogExpect parses what [LogExpect.Arg] returns.
 func ParseLogExpect(s string) (LogExpect, error) {
 	var x LogExpect
 	f := strings.Split(s, "/")
-	if len(f) != 8 {
-		return x, fmt.Errorf("log expectation %q: want 8 fields", s)
+	if len(f) != 7 {
+		return x, fmt.Errorf("log expectation %q: want 7 fields", s)
 	}
 	var err error
 	if x.Fresh, err = strconv.ParseBool(f[0]); err != nil {
@@ -185,7 +171,7 @@ func ParseLogExpect(s string) (LogExpect, error) {
 	if x.Promise.Epochs, err = ParseEpochs(f[3]); err != nil {
 		return x, err
 	}
-	for i, p := range []**uint64{&x.InSync, &x.Rolling, &x.Rolled, &x.Dropping} {
+	for i, p := range []**uint64{&x.InSync, &x.Rolling, &x.Dropping} {
 		if f[4+i] == "-" {
 			continue
 		}
@@ -231,7 +217,7 @@ func (t *LogTracker) Expect() LogExpect { return t.x }
 // exceeds every End the log may have if the power is cut now.
 func (t *LogTracker) Ahead() uint64 {
 	most := t.x.Promise.End
-	for _, n := range []*uint64{t.x.InSync, t.x.Rolling, t.x.Rolled} {
+	for _, n := range []*uint64{t.x.InSync, t.x.Rolling} {
 		if n != nil {
 			most = max(most, *n)
 		}
@@ -310,7 +296,7 @@ func (t *LogTracker) event(kw string, n []uint64) error {
 		case n[1] != t.epoch:
 			return fmt.Errorf("epoch %d, host gave %d", n[1], t.epoch)
 		}
-		p.End, x.InSync, x.Rolled = n[0], nil, nil
+		p.End, x.InSync = n[0], nil
 		t.Published = max(t.Published, n[0])
 		t.Phase = PhaseAppend
 	case Rolling:
@@ -326,12 +312,10 @@ func (t *LogTracker) event(kw string, n []uint64) error {
 		if x.Rolling == nil || n[0] < p.End || n[0] >= *x.Rolling {
 			return fmt.Errorf("no %s Append runs that can roll at %d", Rolling, n[0])
 		}
-		x.Rolled, x.Rolling = &n[0], nil
+		p.End, x.Rolling = n[0], nil
 		t.Phase = PhaseAppend
 	case Dropping:
-		// A drop waits for the segments the last roll rolled past first.
-		durable, _ := x.rollBound()
-		if to := n[1]; to < p.First || to > max(p.First, n[0]) || to > max(p.End, durable) {
+		if to := n[1]; to < p.First || to > max(p.First, n[0]) || to > p.End {
 			return fmt.Errorf("a drop below %d that moves First from %d to %d, with %d records durable", n[0], p.First, to, p.End)
 		}
 		x.Dropping = &n[1]
@@ -346,9 +330,6 @@ func (t *LogTracker) event(kw string, n []uint64) error {
 			return fmt.Errorf("its First %d; the segments' names said %d", first, *x.Dropping)
 		}
 		p.First, x.Dropping = first, nil
-		if r := x.Rolled; r != nil {
-			p.End, x.Rolled = max(p.End, *r), nil
-		}
 		p.Epochs = p.Epochs.From(first)
 		t.Phase = PhaseAppend
 	case Published:
@@ -413,11 +394,8 @@ type LogVerdict struct {
 	// Below segment files under First (dropped, their removal lost with
 	// the cut), Temp segments a roll was making under a temporary name,
 	// and Sidecars of segments other than the newest: rolled past and not
-	// trimmed, as when a reader held them or the cut came first. Short is
-	// 1 when the cut left a roll whose sync of the segment it rolled past
-	// had not finished: the newest segment empty, after a short one, which
-	// the reader ended the log in.
-	Segments, Below, Temp, Sidecars, Short int
+	// trimmed, as when a reader held them or the cut came first.
+	Segments, Below, Temp, Sidecars int
 	// Checked counts the records read and checked, at the cut and after
 	// the checker's appends; Torn and Stale those that were wrong
 	// ([RecordCheck]).
@@ -442,8 +420,8 @@ func (v LogVerdict) String() string {
 	if v.Pass {
 		word = "PASS"
 	}
-	return fmt.Sprintf("%s %s found=%s first_found=%s first=%d end=%d bound=%d segments=%d below=%d temp=%d sidecars=%d short=%d checked=%d torn=%d stale=%d final=%d runs=%s reason=%s",
-		word, logVerdictWord, v.Found, v.FirstFound, v.First, v.End, v.Bound, v.Segments, v.Below, v.Temp, v.Sidecars, v.Short, v.Checked, v.Torn, v.Stale, v.Final, v.Runs, v.Reason)
+	return fmt.Sprintf("%s %s found=%s first_found=%s first=%d end=%d bound=%d segments=%d below=%d temp=%d sidecars=%d checked=%d torn=%d stale=%d final=%d runs=%s reason=%s",
+		word, logVerdictWord, v.Found, v.FirstFound, v.First, v.End, v.Bound, v.Segments, v.Below, v.Temp, v.Sidecars, v.Checked, v.Torn, v.Stale, v.Final, v.Runs, v.Reason)
 }
 
 // ParseLogVerdict parses a console line that [LogVerdict.String] made,
@@ -481,8 +459,6 @@ func ParseLogVerdict(line string) (LogVerdict, bool) {
 			num(&v.Temp)
 		case "sidecars":
 			num(&v.Sidecars)
-		case "short":
-			num(&v.Short)
 		case "checked":
 			u64(&v.Checked)
 		case "torn":
