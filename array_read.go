@@ -23,7 +23,9 @@ const readChunk = 1 << 20
 // Array that a writer is changing is for Open.
 //
 // The errors are Open's: ErrType for records T does not hold, ErrByteOrder,
-// ErrFormat; and ErrRange when from and to are not within the records.
+// ErrFormat; ErrType also for records whose many structs or values lie at
+// other offsets than T's, too many to copy one by one; and ErrRange when
+// from and to are not within the records.
 func ReadRecords[T any](path string, from, to int) ([]T, error) {
 	_, t, err := arrayType[T]()
 	if err != nil {

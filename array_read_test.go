@@ -68,6 +68,53 @@ func TestReadRecordsOfPackedRecords(t *testing.T) {
 	}
 }
 
+// TestReadRecordsOfPackedSubarrays reads packed records of a subarray of
+// 5000 structs of 5 bytes, 8 in Go, struct by struct.
+func TestReadRecordsOfPackedSubarrays(t *testing.T) {
+	type elem struct {
+		X int8
+		_ [3]byte
+		Y int32
+	}
+	type rec struct {
+		A int16
+		_ [2]byte
+		P [5000]elem
+	}
+	o := string(npy.HostOrder)
+	e := npy.DType{Fields: []npy.Field{{Name: "X", Type: npy.DType{Str: "|i1"}}, {Name: "Y", Type: npy.DType{Str: o + "i4"}}}}
+	d := npy.DType{Fields: []npy.Field{{Name: "A", Type: npy.DType{Str: o + "i2"}}, {Name: "P", Type: e, Shape: []int{5000}}}}
+	hdr, err := npy.Build(d, nil, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := append([]byte(nil), hdr...)
+	for i := range 3 {
+		rec := make([]byte, 2+5*5000)
+		put(rec[:2], uint64(i))
+		for k := range 5000 {
+			put(rec[2+5*k:3+5*k], uint64(k+i))
+			put(rec[3+5*k:7+5*k], uint64(1000*k+i))
+		}
+		b = append(b, rec...)
+	}
+	path := filepath.Join(tempDir(t), "subarrays.npy")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadRecords[rec](path, 0, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range got {
+		for k, p := range r.P {
+			if r.A != int16(i) || p.X != int8(k+i) || p.Y != int32(1000*k+i) {
+				t.Fatalf("record %d: A %d, P[%d] %+v; want %d, {X:%d Y:%d}", i, r.A, k, p, i, int8(k+i), 1000*k+i)
+			}
+		}
+	}
+}
+
 func TestReadRecordsRefuses(t *testing.T) {
 	dir := tempDir(t)
 	packed := packedFile(t, dir, 10)

@@ -3,6 +3,7 @@ package arrayfile
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"slices"
 	"strings"
@@ -441,8 +442,8 @@ func TestPlanOfPackedRecords(t *testing.T) {
 	if want := []Run{{0, 0, 9}, {9, 16, 32}}; r != nil || !slices.Equal(runs, want) {
 		t.Errorf("Plan: %v, %v; want %v", runs, r, want)
 	}
-	if runs, r := Plan(alignedHeader.DType, typ); r != nil || !slices.Equal(runs, []Run{{0, 0, 9}, {16, 16, 32}}) {
-		t.Errorf("Plan of the aligned records: %v, %v", runs, r)
+	if runs, r := Plan(alignedHeader.DType, typ); r != nil || !slices.Equal(runs, []Run{{0, 0, 48}}) {
+		t.Errorf("Plan of the aligned records: %v, %v; want one run of the whole record, padding and all", runs, r)
 	}
 	for _, c := range []struct{ descr, says string }{
 		{"[('time', '<M8[ns]'), ('ok', '|b1'), ('n', '<i8'), ('x', '<f8')]", "name: the Go type has it, the file does not"},
@@ -458,6 +459,56 @@ func TestPlanOfPackedRecords(t *testing.T) {
 	}
 	if _, r := Plan(parse(strings.ReplaceAll(pandas, "<", "#")).DType, typ); r == nil || r.Reason != OtherOrder {
 		t.Errorf("Plan of records of the other byte order: %v; want OtherOrder", r)
+	}
+}
+
+// TestPlanBounds plans the copy of packed records with many elements into
+// their aligned Go type (GoTypeOf of Aligned): element by element up to
+// maxRuns runs a record, one run where the two lay an element out alike,
+// and a refusal beyond, which costs no more than a plan of one element.
+func TestPlanBounds(t *testing.T) {
+	plan := func(descr, shape string) ([]Run, *Refusal) {
+		t.Helper()
+		h, err := npy.Parse(header("{'descr': "+strings.ReplaceAll(descr, "<", string(npy.HostOrder))+", 'fortran_order': False, 'shape': "+shape+", }", 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		aligned := *h
+		aligned.DType = Aligned(h.DType)
+		_, typ, r := GoTypeOf(&aligned)
+		if r != nil {
+			t.Fatalf("GoTypeOf of %s aligned: %v", descr, r)
+		}
+		return Plan(h.DType, typ)
+	}
+	// 5000 structs of 5 bytes in the file and 8 in Go, from offset 2 and 4:
+	// each struct's y is joined to the next one's x.
+	want := []Run{{0, 0, 2}, {2, 4, 1}}
+	for k := range 4999 {
+		want = append(want, Run{3 + 5*k, 8 + 8*k, 5})
+	}
+	want = append(want, Run{3 + 5*4999, 8 + 8*4999, 4})
+	const structs = "[('a', '<i2'), ('p', [('x', '|b1'), ('y', '<U1')], (%s,))]"
+	t.Run("a subarray of structs laid out otherwise is copied struct by struct", func(t *testing.T) {
+		if runs, r := plan(fmt.Sprintf(structs, "5000"), "(3,)"); r != nil || !slices.Equal(runs, want) {
+			t.Errorf("got %d runs, %v; want %d", len(runs), r, len(want))
+		}
+	})
+	t.Run("a row of values laid out alike is one run", func(t *testing.T) {
+		if runs, r := plan("'<f4'", "(0, 1000000, 1000)"); r != nil || !slices.Equal(runs, []Run{{0, 0, 4e9}}) {
+			t.Errorf("got %v, %v; want one run of 4e9 bytes", runs, r)
+		}
+	})
+	for _, c := range []struct{ name, descr, shape, says string }{
+		{"a subarray of 10,000,000 structs laid out otherwise is refused", fmt.Sprintf(structs, "10000000"), "(3,)", "p: its 10000000 structs lie at other offsets"},
+		{"subarrays of 4096 subarrays of structs are refused", "[('q', " + fmt.Sprintf(structs, "4096") + ", (4096,))]", "(3,)", "q: its 4096 structs lie at other offsets"},
+		{"rows of 33,333,333 packed records are refused, though the file has none", "[('a', '<i2'), ('b', '<i8')]", "(0, 33333333)", "the record: its 33333333 values in a row lie at other offsets"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, r := plan(c.descr, c.shape); r == nil || r.Reason != OtherType || !strings.Contains(r.Msg, c.says) || !strings.Contains(r.Msg, alignTrue) {
+				t.Errorf("got %v; want OtherType saying %q and %q", r, c.says, alignTrue)
+			}
+		})
 	}
 }
 

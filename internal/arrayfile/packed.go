@@ -18,43 +18,85 @@ import (
 // other.
 type Run struct{ File, Go, Size int }
 
-// Plan returns how to copy an element of numpy type file into one of the
-// Go type t (a record, or for an array type, one of its values): the runs,
-// adjacent ones joined. The two must have the
-// same fields, named alike, of the same types and shapes, in the same
-// order, at any offsets; padding does not count. Otherwise the refusal
-// says where they differ (OtherType, or OtherOrder).
+// Plan returns how to copy a record of numpy type file into one of the Go
+// type t (for an array type, a row of its values): the runs, adjacent ones
+// joined. The two must have the same fields, named alike, of the same types
+// and shapes, in the same order, at any offsets; padding does not count.
+// Otherwise the refusal says where they differ (OtherType, or OtherOrder).
+// What the two lay out alike, padding and all, is one run; a record that
+// takes more than maxRuns runs is refused (OtherType), with the fix.
 func Plan(file npy.DType, t Type) ([]Run, *Refusal) {
-	var got, want []leaf
-	leaves(file, "", 0, &got)
-	leaves(recordOf(file, t.DType), "", 0, &want)
-	for i := range max(len(got), len(want)) {
-		var d difference
-		switch {
-		case i >= len(got):
-			d = difference{path: want[i].path, why: "the Go type has it, the file does not"}
-		case i >= len(want):
-			d = difference{path: got[i].path, why: "the file has it, the Go type does not"}
-		case got[i].path != want[i].path:
-			d = difference{path: want[i].path, why: fmt.Sprintf("the file has field %s in its place", got[i].path)}
-		case !slices.Equal(got[i].shape, want[i].shape):
-			d = difference{path: want[i].path, why: otherShape(got[i].typ, got[i].shape, want[i].typ, want[i].shape)}
-		default:
-			d = mismatch(got[i].typ, want[i].typ, want[i].path)
-		}
-		if d.path != "" {
-			reason := OtherType
-			if d.otherOrder {
-				reason = OtherOrder
-			}
-			return nil, refuse(reason, "holds records of %s, which %s does not hold with other offsets: %s: %s", file, t.Name, d.path, d.why)
+	elem, d := plan(file, recordOf(file, t.DType), "")
+	var runs []Run
+	if d.path == "" {
+		n := product(t.Rows) // not 0: package flat refuses a type of size 0
+		var ok bool
+		if runs, ok = repeat(nil, elem, n, 0, 0, file.Itemsize(), t.Size/n); !ok {
+			d = tooMany(orRecord(""), n, "values in a row")
 		}
 	}
-	var runs []Run
-	for i, g := range got {
-		runs = appendRun(runs, Run{File: g.off, Go: want[i].off, Size: g.typ.Itemsize() * product(g.shape)})
+	if d.path != "" {
+		reason := OtherType
+		if d.otherOrder {
+			reason = OtherOrder
+		}
+		return nil, refuse(reason, "holds records of %s, which %s does not hold with other offsets: %s: %s", file, t.Name, d.path, d.why)
 	}
 	return runs, nil
+}
+
+// maxRuns bounds the runs that copy a record, so that no header, whatever
+// shapes it gives, makes Plan take more time or memory than that many
+// (1.5 MiB of them); records that need more are better saved aligned.
+const maxRuns = 1 << 16
+
+// plan returns the runs that copy an element of numpy type file, the field
+// at path, into one of want: one run if they are laid out alike, or the
+// first difference.
+func plan(file, want npy.DType, path string) ([]Run, difference) {
+	if mismatch(file.Merged(), want, path).path == "" {
+		return []Run{{Size: file.Itemsize()}}, difference{}
+	}
+	var got, wants []leaf
+	leaves(file, path, 0, &got)
+	leaves(want, path, 0, &wants)
+	var runs []Run
+	for i := range max(len(got), len(wants)) {
+		switch {
+		case i >= len(got):
+			return nil, difference{path: wants[i].path, why: "the Go type has it, the file does not"}
+		case i >= len(wants):
+			return nil, difference{path: got[i].path, why: "the file has it, the Go type does not"}
+		}
+		g, w := got[i], wants[i]
+		switch {
+		case g.path != w.path:
+			return nil, difference{path: w.path, why: fmt.Sprintf("the file has field %s in its place", g.path)}
+		case !slices.Equal(g.shape, w.shape):
+			return nil, difference{path: w.path, why: otherShape(g.typ, g.shape, w.typ, w.shape)}
+		}
+		elem := []Run{{Size: g.typ.Itemsize()}}
+		if g.typ.Structured() && w.typ.Structured() {
+			var d difference
+			if elem, d = plan(g.typ, w.typ, g.path+"[i]"); d.path != "" {
+				return nil, d
+			}
+		} else if d := mismatch(g.typ, w.typ, w.path); d.path != "" {
+			return nil, d
+		}
+		var ok bool
+		n := product(g.shape)
+		if runs, ok = repeat(runs, elem, n, g.off, w.off, g.typ.Itemsize(), w.typ.Itemsize()); !ok {
+			return nil, tooMany(g.path, n, "structs")
+		}
+	}
+	return runs, difference{}
+}
+
+// tooMany is the difference of n elements, what, at path, laid out
+// otherwise in the two, whose copy would take more than maxRuns runs.
+func tooMany(path string, n int, what string) difference {
+	return difference{path: path, why: fmt.Sprintf("its %d %s lie at other offsets in the file than in the Go type, and a record would take more than %d runs of bytes to copy; %s", n, what, maxRuns, alignTrue)}
 }
 
 // appendRun appends r to runs, joined to the last one if it follows it in
@@ -67,26 +109,30 @@ func appendRun(runs []Run, r Run) []Run {
 	return append(runs, r)
 }
 
-// repeat returns the runs of a record of n elements, each copied by runs,
-// fileSize bytes apart in the file and goSize apart in Go.
-func repeat(runs []Run, n, fileSize, goSize int) []Run {
-	var out []Run
+// repeat appends to runs those of n elements, each copied by elem, side by
+// side from offset file of a record in the file and goOff in Go, fileSize
+// and goSize bytes apart: one run if elem copies an element whole. It
+// reports false, appending nothing, if runs would have more than maxRuns.
+func repeat(runs, elem []Run, n, file, goOff, fileSize, goSize int) ([]Run, bool) {
+	switch {
+	case len(elem) == 0:
+		return runs, true
+	case len(elem) == 1 && elem[0] == Run{Size: fileSize} && fileSize == goSize:
+		return appendRun(runs, Run{File: file, Go: goOff, Size: n * fileSize}), true
+	case n > (maxRuns-len(runs))/len(elem):
+		return runs, false
+	}
 	for k := range n {
-		for _, r := range runs {
-			out = appendRun(out, Run{File: r.File + k*fileSize, Go: r.Go + k*goSize, Size: r.Size})
+		for _, r := range elem {
+			runs = appendRun(runs, Run{File: file + k*fileSize + r.File, Go: goOff + k*goSize + r.Go, Size: r.Size})
 		}
 	}
-	return out
+	return runs, true
 }
 
-// maxElems bounds the elements of a subarray of structs whose fields are
-// copied one by one; a larger one is one leaf, copied whole, which the two
-// records must lay out alike.
-const maxElems = 1 << 12
-
 // leaf is a field of a record that is not padding and not a struct of
-// fields itself, at offset off. The structs of a subarray are leaves each,
-// up to maxElems of them.
+// fields itself, at offset off; a subarray of structs is one leaf, of the
+// struct's type and the subarray's shape.
 type leaf struct {
 	path  string
 	typ   npy.DType
@@ -102,15 +148,10 @@ func leaves(d npy.DType, path string, off int, out *[]leaf) {
 	}
 	for _, f := range d.Fields {
 		fpath := strings.TrimPrefix(path+"."+f.Name, ".")
-		n := product(f.Shape)
 		switch {
 		case f.Padding():
 		case f.Type.Structured() && len(f.Shape) == 0:
 			leaves(f.Type, fpath, off, out)
-		case f.Type.Structured() && n <= maxElems:
-			for k := range n {
-				leaves(f.Type, fmt.Sprintf("%s[%d]", fpath, k), off+k*f.Type.Itemsize(), out)
-			}
 		default:
 			*out = append(*out, leaf{path: fpath, typ: f.Type.Merged(), shape: f.Shape, off: off})
 		}

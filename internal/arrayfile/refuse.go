@@ -156,9 +156,6 @@ func CheckCopy(h *npy.Header, count, size int64, t Type) ([]Run, *Refusal) {
 	if !ok {
 		return nil, refuse(NoGoType, "holds records of %s, which no Go type holds: a record's size in bytes overflows", h.DType)
 	}
-	if n := product(t.Rows); n > 1 {
-		runs = repeat(runs, n, h.DType.Itemsize(), t.Size/n)
-	}
 	return runs, checkSize(h, count, recSize, size)
 }
 
