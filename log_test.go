@@ -526,3 +526,44 @@ func TestLogFollowLists(t *testing.T) {
 		t.Errorf("reading on into a segment after a drop: %d listings; want 1", lists)
 	}
 }
+
+// TestLogReopenOtherSize reopens a log with smaller segments than it was
+// written with: the newest segment already holds more records than the
+// new size, so the next Append rolls at once, to a segment named by where
+// the records end, not where the spare made ahead for the new size would
+// start; no spare is left once the log is closed.
+func TestLogReopenOtherSize(t *testing.T) {
+	dir := tempDir(t)
+	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendLog(t, w, 0, 15)
+	mustCloseLog(t, w)
+	if w, err = OpenLog[rec](dir, RDWR, WithSegmentRecords(3)); err != nil {
+		t.Fatal(err)
+	}
+	appendLog(t, w, 15, 20)
+	mustCloseLog(t, w)
+	want := []string{segmentName(0), segmentName(10), segmentName(15), segmentName(18)}
+	if got := segmentFiles(t, dir); !slices.Equal(got, want) {
+		t.Fatalf("segments %v; want %v", got, want)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != len(want)+1 {
+		t.Errorf("%d files in the log's directory; want its %d segments and log.meta", len(entries), len(want))
+	}
+	r, err := OpenLog[rec](dir, RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustCloseLog(t, r)
+	recs, err := r.Read(0, r.End())
+	if err != nil || len(recs) != 20 {
+		t.Fatalf("Read: %d records, %v; want 20", len(recs), err)
+	}
+	checkLogRecs(t, recs, 0)
+}
