@@ -495,8 +495,8 @@ func TestPlanBounds(t *testing.T) {
 		}
 	})
 	t.Run("a row of values laid out alike is one run", func(t *testing.T) {
-		if runs, r := plan("'<f4'", "(0, 1000000, 1000)"); r != nil || !slices.Equal(runs, []Run{{0, 0, 4e9}}) {
-			t.Errorf("got %v, %v; want one run of 4e9 bytes", runs, r)
+		if runs, r := plan("'<f4'", "(0, 1000, 1000)"); r != nil || !slices.Equal(runs, []Run{{0, 0, 4e6}}) {
+			t.Errorf("got %v, %v; want one run of 4e6 bytes", runs, r)
 		}
 	})
 	for _, c := range []struct{ name, descr, shape, says string }{
