@@ -94,8 +94,9 @@ type logWriter[T any] struct {
 	dropTo     int64    // segments below it are dropped; some may not be removed yet
 	untrimmed  []int64  // the segments rolled past that still have a sidecar and spare room
 	choresAt   time.Time
-	// spare is the next segment, made ahead under a temporary name, which
-	// the next roll renames into place; "" if there is none.
+	// spare is the next segment, made ahead under a temporary name by the
+	// roll before, which the next roll renames into place; "" if there is
+	// none (the writer's first roll makes it then).
 	spare string
 	// job is the end of the last roll, running in another goroutine
 	// (afterRoll); nil once collected.
@@ -104,7 +105,7 @@ type logWriter[T any] struct {
 
 // rolled is what the end of a roll did.
 type rolled struct {
-	first int64  // the segment rolled past; -1 for none
+	first int64  // the segment rolled past
 	spare string // the spare it made for the next roll, or ""
 	err   error
 }

@@ -66,11 +66,7 @@ func (l *Log[T]) openWriter(o options) error {
 	if err := l.writeState(l.w.dropTo, false); err != nil {
 		return err
 	}
-	if err := l.chores(); err != nil {
-		return err
-	}
-	l.afterRoll(nil, -1, newest+int64(l.w.perRecords))
-	return nil
+	return l.chores()
 }
 
 // oneName refuses the segment at path if it has a second name (a hard
@@ -313,17 +309,13 @@ func (l *Log[T]) roll() error {
 // afterRoll finishes a roll in another goroutine: it makes the new
 // segment's name durable, closes the segment rolled past (old, which
 // starts at oldFirst; Close trims it if no reader has it), and makes a
-// spare segment for the next roll, to start at spareFirst. After the
-// writer's open, with old nil, it makes the spare only. The writer
+// spare segment for the next roll, to start at spareFirst. The writer
 // collects what it did (collect).
 func (l *Log[T]) afterRoll(old *Array[T], oldFirst, spareFirst int64) {
 	job := make(chan rolled, 1)
 	l.w.job = job
 	go func() {
-		r := rolled{first: oldFirst}
-		if old != nil {
-			r.err = errors.Join(syncDir(l.dir), old.Close())
-		}
+		r := rolled{first: oldFirst, err: errors.Join(syncDir(l.dir), old.Close())}
 		if r.err == nil {
 			// A spare that could not be made is made again by the roll,
 			// which reports why it could not.
@@ -351,7 +343,7 @@ func (l *Log[T]) collect(wait bool) error {
 	}
 	l.w.job = nil
 	l.w.spare = r.spare
-	if r.first >= 0 && l.hasSidecar(r.first) {
+	if l.hasSidecar(r.first) {
 		l.w.untrimmed = append(l.w.untrimmed, r.first)
 	}
 	return r.err
