@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -564,6 +565,70 @@ func TestLogReopenOtherSize(t *testing.T) {
 	recs, err := r.Read(0, r.End())
 	if err != nil || len(recs) != 20 {
 		t.Fatalf("Read: %d records, %v; want 20", len(recs), err)
+	}
+	checkLogRecs(t, recs, 0)
+}
+
+// TestLogSpareRefused blocks the next segment's temporary name with a
+// directory that cannot be removed. The roll that needs that segment
+// fails, saying so, and leaves the log as it was; the roll's goroutine,
+// which makes the spare after it, leaves it to the next roll, which
+// reports why it cannot be made. Once the name is free the log goes on,
+// every record in place.
+func TestLogSpareRefused(t *testing.T) {
+	dir, outside := filepath.Join(tempDir(t), "log"), tempDir(t)
+	w, err := OpenLog[rec](dir, RDWR, WithSegmentRecords(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeLogOnce(t, w)
+	block := func(first int64) string {
+		tmp := filepath.Join(dir, segmentName(first)+".tmp")
+		if err := os.Mkdir(tmp, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, "x"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return tmp
+	}
+	refused := func(i int64) {
+		t.Helper()
+		if err := w.Append(logRec(i)); err == nil || !strings.Contains(err.Error(), segmentName(i)+".tmp") {
+			t.Fatalf("Append of record %d with the next segment's name blocked: %v; want an error naming it", i, err)
+		}
+		if w.End() != i {
+			t.Fatalf("End %d after the failed roll; want %d", w.End(), i)
+		}
+	}
+	// Moved out of the log's directory to free the name (Wine fails to
+	// remove what is in it after the writer failed to remove it).
+	free := func(tmp string) {
+		if err := os.Rename(tmp, filepath.Join(outside, filepath.Base(tmp))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b10, b20 := block(10), block(20)
+	appendLog(t, w, 0, 10)
+	refused(10)
+	free(b10)
+	appendLog(t, w, 10, 20)
+	refused(20)
+	free(b20)
+	appendLog(t, w, 20, 25)
+	mustCloseLog(t, w)
+	want := []string{segmentName(0), segmentName(10), segmentName(20)}
+	if got := segmentFiles(t, dir); !slices.Equal(got, want) {
+		t.Fatalf("segments %v; want %v", got, want)
+	}
+	r, err := OpenLog[rec](dir, RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustCloseLog(t, r)
+	recs, err := r.Read(0, r.End())
+	if err != nil || len(recs) != 25 {
+		t.Fatalf("Read: %d records, %v; want 25", len(recs), err)
 	}
 	checkLogRecs(t, recs, 0)
 }
